@@ -1,0 +1,7 @@
+"""kgan: generative adversarial networks for Keras 3."""
+
+__version__ = "0.1.0"
+
+from kgan import data, layers  # noqa: E402
+
+__all__ = ["__version__", "data", "layers"]

@@ -1,0 +1,7 @@
+"""Datasets as tf.data pipelines of images scaled to [-1, 1]."""
+
+from kgan.data.loading import load, load_arrays
+from kgan.data.prepare import prepare_fashion_mnist, prepare_tfds
+from kgan.data.sources import data_dir
+
+__all__ = ["data_dir", "load", "load_arrays", "prepare_fashion_mnist", "prepare_tfds"]

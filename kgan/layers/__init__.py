@@ -1,0 +1,16 @@
+"""Layers of kgan: activations, gates and the Progressive GAN building blocks."""
+
+from kgan.layers.equalized import EqualizedConv2D, EqualizedDense
+from kgan.layers.minibatch_stddev import MinibatchStdDev
+from kgan.layers.parametric_softsign import ParametricSoftsign
+from kgan.layers.pixel_normalization import PixelNormalization
+from kgan.layers.scaling_gate import ScalingGate
+
+__all__ = [
+    "EqualizedConv2D",
+    "EqualizedDense",
+    "MinibatchStdDev",
+    "ParametricSoftsign",
+    "PixelNormalization",
+    "ScalingGate",
+]
