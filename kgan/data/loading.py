@@ -54,9 +54,12 @@ def load(
     source = _check_arguments(name, split, source, classes)
     if not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(
-            f"`batch_size` must be a positive integer. Received: batch_size={batch_size}"
+            "`batch_size` must be a positive integer. "
+            f"Received: batch_size={batch_size}"
         )
-    ds, buffer = _examples(name, split, source, classes, directory, image_size, channels)
+    ds, buffer = _examples(
+        name, split, source, classes, directory, image_size, channels
+    )
     if shuffle:
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
@@ -163,12 +166,16 @@ def _examples(name, split, source, classes, directory, image_size, channels):
                 "An image folder dataset needs `directory`. Received: directory=None"
             )
         if channels not in (None, 1, 3):
-            raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels}")
+            raise ValueError(
+                f"`channels` must be 1 or 3. Received: channels={channels}"
+            )
         ds, labels = sources.folder_dataset(directory, image_size, channels)
         buffer = len(labels)
     if classes is not None:
         wanted = tf.constant(list(classes), dtype=tf.int64)
         ds = ds.filter(
-            lambda image, label: tf.reduce_any(tf.equal(tf.cast(label, tf.int64), wanted))
+            lambda image, label: tf.reduce_any(
+                tf.equal(tf.cast(label, tf.int64), wanted)
+            )
         )
     return ds, buffer

@@ -110,9 +110,7 @@ def prepare_fashion_mnist(
 def prepare_tfds(name: str) -> None:
     """Downloads and prepares a dataset with tensorflow-datasets (needs network)."""
     if name not in TFDS_NAMES:
-        raise ValueError(
-            f"Expected one of {list(TFDS_NAMES)}. Received: name={name!r}"
-        )
+        raise ValueError(f"Expected one of {list(TFDS_NAMES)}. Received: name={name!r}")
     import tensorflow_datasets as tfds
 
     tfds.builder(name).download_and_prepare()

@@ -42,8 +42,10 @@ def embedded_mnist(split):
     """The 10,000 embedded MNIST digits: first 8,000 train, last 2,000 test."""
     with np.load(EMBEDDED_MNIST) as archive:
         x, y = archive["x"], archive["y"]
-    cut = slice(None, MNIST_TRAIN_SIZE) if split == "train" else slice(
-        MNIST_TRAIN_SIZE, None
+    cut = (
+        slice(None, MNIST_TRAIN_SIZE)
+        if split == "train"
+        else slice(MNIST_TRAIN_SIZE, None)
     )
     return x[cut, :, :, None], y[cut]
 
@@ -90,9 +92,7 @@ def image_files(directory):
         raise FileNotFoundError(
             f"The image folder does not exist. Received: directory={directory}"
         )
-    paths = sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not paths:
         raise ValueError(
             f"The image folder holds no PNG or JPEG files. "
@@ -126,7 +126,11 @@ def folder_dataset(directory, image_size, channels):
                 f"Images in the folder differ in size; pass image_size=(h, w) "
                 f"to resize them. Expected ({height}, {width})"
             )
-            tf.debugging.assert_equal(tf.shape(image)[:2], [height, width], message)
+            check = tf.debugging.assert_equal(
+                tf.shape(image)[:2], [height, width], message
+            )
+            with tf.control_dependencies([check]):
+                image = tf.identity(image)
         return tf.ensure_shape(image, (height, width, channels)), label
 
     ds = tf.data.Dataset.from_tensor_slices((paths, np.asarray(labels, np.int64)))

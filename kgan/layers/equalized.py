@@ -10,13 +10,15 @@ import math
 import keras
 from keras import ops
 
+SQRT_2 = math.sqrt(2.0)
+
 
 class _EqualizedBase(keras.layers.Layer):
     """Shared argument handling of the equalized layers."""
 
     def __init__(
         self,
-        gain=math.sqrt(2.0),
+        gain=SQRT_2,
         lr_multiplier=1.0,
         use_bias=True,
         activation=None,
@@ -107,7 +109,7 @@ class EqualizedDense(_EqualizedBase):
     def __init__(
         self,
         units,
-        gain=math.sqrt(2.0),
+        gain=SQRT_2,
         lr_multiplier=1.0,
         use_bias=True,
         activation=None,
@@ -186,7 +188,7 @@ class EqualizedConv2D(_EqualizedBase):
         kernel_size,
         strides=1,
         padding="same",
-        gain=math.sqrt(2.0),
+        gain=SQRT_2,
         lr_multiplier=1.0,
         use_bias=True,
         activation=None,
@@ -226,14 +228,14 @@ class EqualizedConv2D(_EqualizedBase):
 
     def call(self, inputs):
         kernel = ops.cast(self.effective_kernel(), inputs.dtype)
-        outputs = ops.conv(
-            inputs, kernel, strides=self.strides, padding=self.padding
-        )
+        outputs = ops.conv(inputs, kernel, strides=self.strides, padding=self.padding)
         return self._finish(outputs)
 
     def compute_output_shape(self, input_shape):
         spatial = []
-        for size, k, s in zip(input_shape[1:3], self.kernel_size, self.strides):
+        for size, k, s in zip(
+            input_shape[1:3], self.kernel_size, self.strides, strict=True
+        ):
             if size is None:
                 spatial.append(None)
             elif self.padding == "same":

@@ -38,9 +38,7 @@ class MinibatchStdDev(keras.layers.Layer):
                 f"Received: group_size={group_size}"
             )
         if not epsilon > 0:
-            raise ValueError(
-                f"`epsilon` must be positive. Received: epsilon={epsilon}"
-            )
+            raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon}")
         self.group_size = group_size
         self.epsilon = float(epsilon)
 
@@ -72,9 +70,7 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[-1]
-        return tuple(input_shape[:-1]) + (
-            None if channels is None else channels + 1,
-        )
+        return tuple(input_shape[:-1]) + (None if channels is None else channels + 1,)
 
     def get_config(self):
         config = super().get_config()

@@ -126,9 +126,7 @@ class ParametricSoftsign(keras.layers.Layer):
                 "alpha_regularizer": keras.regularizers.serialize(
                     self.alpha_regularizer
                 ),
-                "alpha_constraint": keras.constraints.serialize(
-                    self.alpha_constraint
-                ),
+                "alpha_constraint": keras.constraints.serialize(self.alpha_constraint),
                 "shared_axes": self.shared_axes,
             }
         )

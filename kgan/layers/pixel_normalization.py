@@ -29,9 +29,7 @@ class PixelNormalization(keras.layers.Layer):
     def __init__(self, epsilon=1e-8, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if not epsilon > 0:
-            raise ValueError(
-                f"`epsilon` must be positive. Received: epsilon={epsilon}"
-            )
+            raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon}")
         if not isinstance(axis, int):
             raise ValueError(f"`axis` must be an integer. Received: axis={axis}")
         self.epsilon = float(epsilon)

@@ -44,7 +44,7 @@ class ScalingGate(keras.layers.Layer):
     def l1(self):
         if self.l1_variable is None:
             return self._l1
-        return float(ops.convert_to_numpy(self.l1_variable))
+        return float(ops.convert_to_numpy(self.l1_variable.value))
 
     @l1.setter
     def l1(self, value):
@@ -59,9 +59,7 @@ class ScalingGate(keras.layers.Layer):
                 "ScalingGate needs a known number of filters on the last axis. "
                 f"Received: input_shape={input_shape}"
             )
-        self.scale = self.add_weight(
-            shape=(filters,), name="scale", initializer="ones"
-        )
+        self.scale = self.add_weight(shape=(filters,), name="scale", initializer="ones")
         self.l1_variable = self.add_weight(
             shape=(),
             name="l1",
@@ -88,7 +86,7 @@ class ScalingGate(keras.layers.Layer):
             raise ValueError(
                 f"`threshold` must be non-negative. Received: threshold={threshold}"
             )
-        return np.abs(ops.convert_to_numpy(self.scale)) > threshold
+        return np.abs(ops.convert_to_numpy(self.scale.value)) > threshold
 
     def fold_into(self, layer):
         """Folds the factors into the preceding layer and resets them to 1.
@@ -104,7 +102,7 @@ class ScalingGate(keras.layers.Layer):
                 is the filter axis, such as `Conv2D`, `Conv2DTranspose` or
                 `Dense` (kernel and bias are multiplied by `s`).
         """
-        factors = ops.convert_to_numpy(self.scale)
+        factors = ops.convert_to_numpy(self.scale.value)
         if isinstance(layer, keras.layers.BatchNormalization):
             if not layer.scale:
                 raise ValueError(
@@ -123,7 +121,7 @@ class ScalingGate(keras.layers.Layer):
             if isinstance(layer, keras.layers.Conv2DTranspose):
                 # Transposed kernels are (h, w, out, in): scale the out axis.
                 _check_filters(layer.kernel.shape[-2], factors)
-                kernel = ops.convert_to_numpy(layer.kernel)
+                kernel = ops.convert_to_numpy(layer.kernel.value)
                 layer.kernel.assign(kernel * factors[:, None])
             else:
                 _scale_last_axis([layer.kernel], factors)
@@ -147,9 +145,7 @@ class ScalingGate(keras.layers.Layer):
 
 def _check_l1(value):
     if not isinstance(value, (int, float, np.floating, np.integer)) or value < 0:
-        raise ValueError(
-            f"`l1` must be a non-negative number. Received: l1={value!r}"
-        )
+        raise ValueError(f"`l1` must be a non-negative number. Received: l1={value!r}")
     return float(value)
 
 
@@ -164,4 +160,4 @@ def _check_filters(count, factors):
 def _scale_last_axis(variables, factors):
     for variable in variables:
         _check_filters(variable.shape[-1], factors)
-        variable.assign(ops.convert_to_numpy(variable) * factors)
+        variable.assign(ops.convert_to_numpy(variable.value) * factors)
