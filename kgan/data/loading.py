@@ -6,6 +6,7 @@ import tensorflow as tf
 from kgan.data import sources
 
 TFDS_SHUFFLE_BUFFER = 10_000
+PREFETCH_BATCHES = 2
 
 
 def load(
@@ -68,8 +69,12 @@ def load(
         images = tf.cast(images, tf.float32) / 127.5 - 1.0
         return (images, tf.cast(labels, tf.int32)) if with_labels else images
 
-    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(scale).prefetch(PREFETCH_BATCHES)
+    # tf.data's autotuner keeps threads busy that the training step needs: on
+    # a 2-core CPU it halved DCGAN's steps/s (scripts/bench_train.py).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def load_arrays(

@@ -1,0 +1,196 @@
+"""Callbacks for GAN training: sample grids, per-step loss history, NaN guard."""
+
+import csv
+import math
+import pathlib
+
+import keras
+import numpy as np
+
+from kgan.images import make_grid, save_png
+
+
+def global_step(model):
+    """Generator updates made so far: survives BackupAndRestore and reloads."""
+    return int(keras.ops.convert_to_numpy(model.g_optimizer.iterations.value))
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes a PNG grid of generated images from fixed latents every N steps.
+
+    Files are `directory/step_000100.png` and, at the end, `final.png`.
+
+    Args:
+        directory: Where the PNGs go.
+        every_n_steps: Interval in generator steps.
+        n: Images per grid.
+        seed: Seed of the fixed latent vectors.
+        tensorboard_dir: If set, grids are also logged as TensorBoard images.
+    """
+
+    def __init__(
+        self, directory, every_n_steps=500, n=64, seed=0, tensorboard_dir=None
+    ):
+        super().__init__()
+        if every_n_steps <= 0:
+            raise ValueError(
+                "`every_n_steps` must be positive. "
+                f"Received: every_n_steps={every_n_steps}"
+            )
+        self.directory = pathlib.Path(directory)
+        self.every_n_steps = every_n_steps
+        self.n = n
+        self.seed = seed
+        self.tensorboard_dir = tensorboard_dir
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        shape = (self.n,) + self.model.latent_shape
+        self._z = (
+            np.random.default_rng(self.seed).standard_normal(shape).astype("float32")
+        )
+        if self.tensorboard_dir and self._writer is None:
+            import tensorflow as tf
+
+            self._writer = tf.summary.create_file_writer(str(self.tensorboard_dir))
+
+    def _write(self, name, step):
+        images = self.model.sampler.predict(self._z, batch_size=self.n, verbose=0)
+        grid = make_grid(images)
+        save_png(grid, self.directory / name)
+        if self._writer is not None:
+            import tensorflow as tf
+
+            with self._writer.as_default():
+                tf.summary.image("samples", grid[None], step=step)
+            self._writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every_n_steps == 0:
+            self._write(f"step_{step:06d}.png", step)
+
+    def on_train_end(self, logs=None):
+        self._write("final.png", global_step(self.model))
+
+
+class LossHistory(keras.callbacks.Callback):
+    """Records every step's losses in a CSV file and plots them to a PNG.
+
+    Keras reports running means over the epoch; the value of step `b` is
+    recovered exactly as `(b + 1) * mean_b - b * mean_(b-1)`. On a resumed run
+    the rows after the restored step are dropped before appending.
+
+    Args:
+        csv_path: The CSV file (`step,d_loss,g_loss,...`).
+        plot_path: The PNG of D and G losses over steps, or `None`.
+        every_n_steps: How often (in steps) the plot is redrawn.
+    """
+
+    def __init__(self, csv_path, plot_path=None, every_n_steps=500):
+        super().__init__()
+        self.csv_path = pathlib.Path(csv_path)
+        self.plot_path = pathlib.Path(plot_path) if plot_path else None
+        self.every_n_steps = every_n_steps
+        self.rows = []
+
+    def on_train_begin(self, logs=None):
+        start = global_step(self.model)
+        self.rows = []
+        if self.csv_path.exists():
+            with open(self.csv_path, newline="") as f:
+                self.rows = [
+                    {k: float(v) for k, v in row.items()}
+                    for row in csv.DictReader(f)
+                    if int(row["step"]) <= start
+                ]
+        self._keys = [m.name for m in self.model.metrics]
+        self._rewrite()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._previous = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        row = {"step": float(global_step(self.model))}
+        for key in self._keys:
+            if key not in logs:
+                continue
+            mean = float(logs[key])
+            previous = self._previous.get(key)
+            row[key] = (
+                mean if previous is None else (batch + 1) * mean - batch * previous
+            )
+            self._previous[key] = mean
+        self.rows.append(row)
+        self._file.writerow(
+            [_format(row.get(k, math.nan)) for k in ["step"] + self._keys]
+        )
+        if int(row["step"]) % self.every_n_steps == 0:
+            self._handle.flush()
+            self.plot()
+
+    def on_train_end(self, logs=None):
+        self._handle.close()
+        self.plot()
+
+    def _rewrite(self):
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.csv_path, "w", newline="")
+        self._file = csv.writer(self._handle)
+        self._file.writerow(["step"] + self._keys)
+        for row in self.rows:
+            self._file.writerow(
+                [_format(row.get(k, math.nan)) for k in ["step"] + self._keys]
+            )
+
+    def plot(self):
+        if self.plot_path is None or not self.rows:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        steps = [r["step"] for r in self.rows]
+        figure, axis = plt.subplots(figsize=(8, 4))
+        for key in self._keys:
+            axis.plot(
+                steps, [r.get(key, math.nan) for r in self.rows], label=key, lw=0.8
+            )
+        axis.set_xlabel("generator step")
+        axis.set_ylabel("loss")
+        axis.legend()
+        axis.grid(alpha=0.3)
+        figure.tight_layout()
+        partial = self.plot_path.with_name(self.plot_path.stem + ".partial.png")
+        figure.savefig(partial, dpi=100)
+        plt.close(figure)
+        partial.replace(self.plot_path)
+
+
+def _format(value):
+    return (
+        str(int(value))
+        if float(value).is_integer() and abs(value) < 2**53
+        else repr(value)
+    )
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a GAN loss becomes NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training with `NonFiniteLossError` naming the step and the losses."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        bad = {k: float(v) for k, v in logs.items() if not np.isfinite(float(v))}
+        if bad:
+            self.model.stop_training = True
+            raise NonFiniteLossError(
+                "Training diverged: non-finite loss at step "
+                f"{global_step(self.model)}. "
+                f"Received: {', '.join(f'{k}={v}' for k, v in bad.items())}"
+            )

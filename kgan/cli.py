@@ -1,0 +1,195 @@
+"""The `kgan` command: train GANs and sample from trained generators."""
+
+import argparse
+import sys
+
+from kgan.training import MODELS, STRATEGIES, TrainConfig
+
+DEFAULTS = TrainConfig()
+
+
+def _add_train(subparsers):
+    parser = subparsers.add_parser(
+        "train",
+        help="train a GAN on a dataset and write a run folder",
+        description="Train a GAN with model.fit and write config.json, samples/*.png, "
+        "losses.csv, losses.png, generator.keras and gan.keras to --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "model",
+        choices=MODELS,
+        help="gan: Goodfellow's MLP GAN; dcgan: Radford's convolutional GAN",
+    )
+    parser.add_argument(
+        "--dataset",
+        default=DEFAULTS.dataset,
+        help="mnist (embedded), fashion_mnist or cifar10",
+    )
+    parser.add_argument(
+        "--activation",
+        choices=["lrelu", "psf"],
+        default=DEFAULTS.activation,
+        help="hidden activation of both networks: LeakyReLU(0.2) or the "
+        "parametric softsign",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULTS.steps,
+        help="generator updates to train for",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULTS.batch_size, help="global batch size"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULTS.seed,
+        help="seed of weights, noise and data order",
+    )
+    parser.add_argument(
+        "--latent-dim", type=int, default=DEFAULTS.latent_dim, help="size of z"
+    )
+    parser.add_argument(
+        "--width",
+        type=float,
+        default=DEFAULTS.width,
+        help="DCGAN filter multiplier (1.0: 64-128 filters at 28 px)",
+    )
+    parser.add_argument(
+        "--loss",
+        default=DEFAULTS.loss,
+        choices=["minimax", "non_saturating", "wgan_gp", "hinge", "lsgan"],
+        help="adversarial loss",
+    )
+    parser.add_argument(
+        "--d-steps",
+        type=int,
+        default=DEFAULTS.d_steps,
+        help="discriminator updates per generator update",
+    )
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=DEFAULTS.learning_rate,
+        help="Adam learning rate of both networks",
+    )
+    parser.add_argument(
+        "--beta1",
+        type=float,
+        default=DEFAULTS.beta_1,
+        help="Adam beta_1 of both networks",
+    )
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=DEFAULTS.ema,
+        help="decay of a moving average of the generator used for "
+        "samples and generator.keras (e.g. 0.999); none by default",
+    )
+    parser.add_argument(
+        "--sample-every",
+        type=int,
+        default=DEFAULTS.sample_every,
+        help="steps between sample grids",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=None,
+        help="tf.distribute strategy (mirrored: all local GPUs or "
+        "logical devices, synchronized batch norm)",
+    )
+    parser.add_argument(
+        "--no-xla", action="store_true", help="do not compile the train step with XLA"
+    )
+    parser.add_argument("--out", default="runs/train", help="run folder")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --out from its last backup",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard logs of losses and grids to OUT/tensorboard",
+    )
+    parser.set_defaults(handler=_train)
+
+
+def _train(args):
+    from kgan.training import train
+
+    config = TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        activation=args.activation,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        latent_dim=args.latent_dim,
+        width=args.width,
+        loss=args.loss,
+        d_steps=args.d_steps,
+        learning_rate=args.lr,
+        beta_1=args.beta1,
+        ema=args.ema,
+        sample_every=args.sample_every,
+        strategy=args.strategy,
+        jit_compile=not args.no_xla,
+    )
+    train(config, args.out, resume=args.resume, tensorboard=args.tensorboard)
+    print(
+        f"wrote {args.out}: generator.keras, gan.keras, samples/final.png, losses.png"
+    )
+
+
+def _add_sample(subparsers):
+    parser = subparsers.add_parser(
+        "sample",
+        help="write a grid of images from a trained generator",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="a generator.keras file")
+    parser.add_argument("--n", type=int, default=64, help="number of images")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the latent vectors"
+    )
+    parser.add_argument("--out", default="samples.png", help="PNG file to write")
+    parser.set_defaults(handler=_sample)
+
+
+def _sample(args):
+    import keras
+    import numpy as np
+
+    import kgan  # noqa: F401  (registers kgan's layers for loading)
+    from kgan.images import save_grid
+
+    if args.n <= 0:
+        raise ValueError(f"--n must be positive. Received: n={args.n}")
+    generator = keras.saving.load_model(args.model, compile=False)
+    shape = (args.n,) + tuple(generator.input_shape[1:])
+    z = np.random.default_rng(args.seed).standard_normal(shape).astype("float32")
+    save_grid(generator.predict(z, verbose=0), args.out)
+    print(f"wrote {args.out}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="kgan", description="Generative adversarial networks for Keras 3."
+    )
+    subparsers = parser.add_subparsers(required=True, metavar="command")
+    _add_train(subparsers)
+    _add_sample(subparsers)
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except (ValueError, FileNotFoundError) as error:
+        parser.exit(2, f"kgan: error: {error}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

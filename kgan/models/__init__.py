@@ -1,0 +1,6 @@
+"""GAN trainers and the networks they train."""
+
+from kgan.models.gan import GAN
+from kgan.models.networks import dcgan, vanilla
+
+__all__ = ["GAN", "dcgan", "vanilla"]

@@ -1,0 +1,317 @@
+"""The GAN trainer: a keras.Model whose `train_step` plays the adversarial game."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import losses as gan_losses
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other with `fit`.
+
+    `fit` takes batches of real images in the generator's value range, or
+    `(images, latents)` pairs where `latents` has shape
+    `(batch, d_steps + 1, *latent_shape)`: one latent batch for every
+    discriminator step and one for the generator step, for experiments that
+    must fix the noise. Losses are averaged over the global batch, so a step
+    under `tf.distribute.MirroredStrategy` equals the same step on one device.
+
+    Args:
+        generator: A Keras model from latent vectors to images.
+        discriminator: A Keras model from images to logits.
+        latent_dim: Size of the latent vector; `generator.input_shape[1:]`
+            must be `(latent_dim,)` unless `latent_shape` is given.
+        loss: `"minimax"`, `"non_saturating"` (default), `"wgan_gp"`,
+            `"hinge"` or `"lsgan"`.
+        d_steps: Discriminator updates per generator update. Defaults to 1.
+        ema: Decay of an exponential moving average of the generator's
+            weights, e.g. `0.999`, or `None` (no average). When set,
+            `generate` and `call` use the averaged generator.
+        gp_weight: Weight lambda of the WGAN-GP gradient penalty. Defaults
+            to 10.
+        drift_weight: Weight epsilon of the drift penalty
+            `epsilon * D(x)^2` on real logits (Progressive GAN), 0 by default.
+        latent_shape: Shape of one latent sample when it is not
+            `(latent_dim,)` (recurrent generators draw one vector per step).
+        **kwargs: Base `keras.Model` keyword arguments such as `name`.
+
+    Reference:
+        - Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim,
+        loss="non_saturating",
+        d_steps=1,
+        ema=None,
+        gp_weight=10.0,
+        drift_weight=0.0,
+        latent_shape=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(latent_dim, int) or latent_dim <= 0:
+            raise ValueError(
+                "`latent_dim` must be a positive integer. "
+                f"Received: latent_dim={latent_dim}"
+            )
+        if not isinstance(d_steps, int) or d_steps < 1:
+            raise ValueError(
+                f"`d_steps` must be an integer >= 1. Received: d_steps={d_steps}"
+            )
+        if ema is not None and not 0.0 < ema < 1.0:
+            raise ValueError(f"`ema` must be in (0, 1) or None. Received: ema={ema}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.loss = gan_losses.check_loss_name(loss)
+        self.d_steps = d_steps
+        self.ema = ema
+        self.gp_weight = float(gp_weight)
+        self.drift_weight = float(drift_weight)
+        self.latent_shape = tuple(latent_shape) if latent_shape else (latent_dim,)
+        expected = tuple(generator.input_shape[1:])
+        if expected != self.latent_shape:
+            raise ValueError(
+                f"The generator takes inputs of shape {expected}, not the latent "
+                f"shape {self.latent_shape}. Received: latent_dim={latent_dim}"
+            )
+        self.image_shape = tuple(generator.output_shape[1:])
+        if tuple(discriminator.input_shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"The generator makes images of shape {self.image_shape} but the "
+                "discriminator takes "
+                f"{tuple(discriminator.input_shape[1:])}. "
+                f"Received: discriminator.input_shape={discriminator.input_shape}"
+            )
+        self.ema_generator = None
+        if ema is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.seed_generator = keras.random.SeedGenerator(0)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.gp_tracker = keras.metrics.Mean(name="gp") if loss == "wgan_gp" else None
+        self._d_loss_fn = gan_losses.discriminator_loss(loss)
+        self._g_loss_fn = gan_losses.generator_loss(loss)
+        self.built = True
+
+    # ----------------------------------------------------------------- compile
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        """Configures the two optimizers.
+
+        Args:
+            g_optimizer: Optimizer (or its name or config) of the generator.
+            d_optimizer: Optimizer (or its name or config) of the discriminator.
+            **kwargs: Passed to `keras.Model.compile`, e.g. `jit_compile`.
+        """
+        super().compile(**kwargs)
+        self.g_optimizer = keras.optimizers.get(g_optimizer)
+        self.d_optimizer = keras.optimizers.get(d_optimizer)
+        self._gan_compile_config = {
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+        }
+
+    def get_compile_config(self):
+        return getattr(self, "_gan_compile_config", None)
+
+    def compile_from_config(self, config):
+        self.compile(
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+        )
+        # Create the slots now so that loading restores the optimizer state.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        trackers = [self.d_loss_tracker, self.g_loss_tracker]
+        return trackers + ([self.gp_tracker] if self.gp_tracker else [])
+
+    # ----------------------------------------------------------------- sample
+    @property
+    def sampler(self):
+        """The generator used for samples: the EMA generator when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def call(self, z, training=False):
+        return self.sampler(z, training=training)
+
+    def sample_latents(self, batch_size, seed=None):
+        """Draws `(batch_size, *latent_shape)` standard normal latents."""
+        return keras.random.normal(
+            (batch_size,) + self.latent_shape,
+            seed=self.seed_generator if seed is None else seed,
+        )
+
+    def generate(self, n, seed=None, batch_size=256):
+        """Returns `n` generated images as a NumPy array in [-1, 1].
+
+        Args:
+            n: Positive number of images.
+            seed: Integer seed of the latent vectors, or `None` for fresh ones.
+            batch_size: Images generated per forward pass.
+        """
+        if not isinstance(n, int) or n <= 0:
+            raise ValueError(f"`n` must be a positive integer. Received: n={n}")
+        if seed is None:
+            z = keras.ops.convert_to_numpy(self.sample_latents(n))
+        else:
+            rng = np.random.default_rng(seed)
+            z = rng.standard_normal((n,) + self.latent_shape).astype("float32")
+        return self.sampler.predict(z, batch_size=batch_size, verbose=0)
+
+    # ------------------------------------------------------------------ train
+    def train_step(self, data):
+        real, latents = self._unpack(data)
+        local_batch = tf.shape(real)[0]
+        replicas, global_batch = _global_batch(local_batch)
+
+        def average(per_example):
+            return tf.reduce_sum(per_example) / tf.cast(global_batch, tf.float32)
+
+        for step in range(self.d_steps):
+            z = self._latents(latents, step, local_batch)
+            with tf.GradientTape() as tape:
+                fake = self.generator(z, training=True)
+                real_logits = self.discriminator(real, training=True)
+                fake_logits = self.discriminator(fake, training=True)
+                per_example = self._d_loss_fn(real_logits, fake_logits)
+                if self.loss == "wgan_gp":
+                    alpha = tf.random.stateless_uniform(
+                        (local_batch,), seed=self._replica_seed()
+                    )
+                    gp = gan_losses.gradient_penalty(
+                        self.discriminator, real, fake, alpha
+                    )
+                    per_example += self.gp_weight * gp
+                if self.drift_weight:
+                    per_example += self.drift_weight * tf.reduce_mean(
+                        tf.square(tf.cast(real_logits, tf.float32)), axis=-1
+                    )
+                d_loss = average(per_example) + _regularization(
+                    self.discriminator, replicas
+                )
+            grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+            self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
+
+        z = self._latents(latents, self.d_steps, local_batch)
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            g_loss = average(self._g_loss_fn(fake_logits)) + _regularization(
+                self.generator, replicas
+            )
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply(grads, self.generator.trainable_variables)
+        if self.ema_generator is not None:
+            self._update_ema()
+
+        # Each replica holds its share of the global mean; the trackers
+        # average over replicas, so scale the shares back up.
+        scale = tf.cast(replicas, tf.float32)
+        self.d_loss_tracker.update_state(d_loss * scale)
+        self.g_loss_tracker.update_state(g_loss * scale)
+        if self.gp_tracker is not None:
+            self.gp_tracker.update_state(average(gp) * scale)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _unpack(self, data):
+        latents = None
+        if isinstance(data, (tuple, list)):
+            if len(data) != 2:
+                raise ValueError(
+                    "GAN batches are images or (images, latents). "
+                    f"Received: a tuple of {len(data)} elements"
+                )
+            data, latents = data
+            expected = (self.d_steps + 1,) + self.latent_shape
+            if tuple(latents.shape[1:]) != expected:
+                raise ValueError(
+                    "Latents must have shape "
+                    f"(batch, {', '.join(map(str, expected))}): "
+                    "one latent batch per discriminator step plus one for the "
+                    f"generator. Received: latents.shape={tuple(latents.shape)}"
+                )
+        if tuple(data.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"The networks work on images of shape {self.image_shape}. "
+                f"Received: images.shape={tuple(data.shape)}"
+            )
+        return data, latents
+
+    def _latents(self, latents, step, batch):
+        if latents is not None:
+            return latents[:, step]
+        return tf.random.stateless_normal(
+            tf.concat([[batch], self.latent_shape], 0), seed=self._replica_seed()
+        )
+
+    def _replica_seed(self):
+        """A fresh seed that differs between replicas of a strategy."""
+        seed = self.seed_generator.next()
+        replica = tf.distribute.get_replica_context()
+        if replica is None or replica.num_replicas_in_sync == 1:
+            return seed
+        offset = tf.cast(replica.replica_id_in_sync_group, seed.dtype)
+        return seed + tf.stack([tf.zeros_like(offset), offset * 7919])
+
+    def _update_ema(self):
+        for average, weight in zip(
+            self.ema_generator.weights, self.generator.weights, strict=True
+        ):
+            if weight.trainable:
+                average.assign(self.ema * average + (1.0 - self.ema) * weight)
+            else:  # batch statistics are copied, not averaged
+                average.assign(weight)
+
+    # ------------------------------------------------------------ serialization
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(
+                    self.discriminator
+                ),
+                "latent_dim": self.latent_dim,
+                "loss": self.loss,
+                "d_steps": self.d_steps,
+                "ema": self.ema,
+                "gp_weight": self.gp_weight,
+                "drift_weight": self.drift_weight,
+                "latent_shape": list(self.latent_shape),
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _global_batch(local_batch):
+    """Returns (replicas in sync, examples in the global batch)."""
+    replica = tf.distribute.get_replica_context()
+    if replica is None or replica.num_replicas_in_sync == 1:
+        return 1, local_batch
+    total = replica.all_reduce(tf.distribute.ReduceOp.SUM, local_batch)
+    return replica.num_replicas_in_sync, total
+
+
+def _regularization(model, replicas):
+    """The model's own losses (regularizers, gates), split across replicas."""
+    if not model.losses:
+        return 0.0
+    return tf.add_n([tf.cast(x, tf.float32) for x in model.losses]) / replicas

@@ -1,0 +1,164 @@
+"""Generator and discriminator builders: Goodfellow's MLP GAN and Radford's DCGAN."""
+
+import math
+
+import keras
+from keras import layers
+
+from kgan.layers import ParametricSoftsign
+
+ACTIVATIONS = ("lrelu", "psf")
+DCGAN_SIZES = {28: 7, 32: 4, 64: 4}  # image size -> size of the first feature map
+
+
+def hidden_activation(name, layer_name=None):
+    """A new hidden activation layer: LeakyReLU(0.2) or ParametricSoftsign."""
+    if name == "lrelu":
+        return layers.LeakyReLU(negative_slope=0.2, name=layer_name)
+    if name == "psf":
+        return ParametricSoftsign(name=layer_name)
+    raise ValueError(
+        f"Unknown activation. Expected one of {ACTIVATIONS}. "
+        f"Received: activation={name!r}"
+    )
+
+
+def _check_image_shape(image_shape):
+    if len(image_shape) != 3 or not all(
+        isinstance(d, int) and d > 0 for d in image_shape
+    ):
+        raise ValueError(
+            "`image_shape` must be (height, width, channels) of positive integers. "
+            f"Received: image_shape={image_shape}"
+        )
+
+
+def vanilla(
+    image_shape=(28, 28, 1),
+    latent_dim=100,
+    hidden_units=1200,
+    discriminator_units=240,
+    activation="lrelu",
+    dropout=0.5,
+):
+    """Goodfellow et al.'s fully connected GAN.
+
+    The generator maps z through two hidden layers of `hidden_units` to a
+    tanh image; the discriminator through two hidden layers of
+    `discriminator_units` with dropout to one logit. The paper's
+    discriminator used maxout units; kgan uses `activation` (LeakyReLU or PSF)
+    in every hidden layer of both networks.
+
+    Returns:
+        `(generator, discriminator)`, two functional Keras models.
+
+    Reference:
+        - Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
+    """
+    _check_image_shape(image_shape)
+    hidden_activation(activation)  # validates the name early
+    pixels = math.prod(image_shape)
+
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for i in range(2):
+        x = layers.Dense(hidden_units, name=f"g_dense_{i}")(x)
+        x = hidden_activation(activation, f"g_act_{i}")(x)
+    x = layers.Dense(pixels, activation="tanh", name="g_out")(x)
+    image = layers.Reshape(image_shape, name="g_image")(x)
+    generator = keras.Model(z, image, name="vanilla_generator")
+
+    image_in = keras.Input(image_shape, name="image")
+    x = layers.Flatten(name="d_flatten")(image_in)
+    for i in range(2):
+        x = layers.Dense(discriminator_units, name=f"d_dense_{i}")(x)
+        x = hidden_activation(activation, f"d_act_{i}")(x)
+        x = layers.Dropout(dropout, name=f"d_dropout_{i}")(x)
+    logit = layers.Dense(1, name="d_logit")(x)
+    discriminator = keras.Model(image_in, logit, name="vanilla_discriminator")
+    return generator, discriminator
+
+
+def dcgan(
+    image_shape=(28, 28, 1),
+    latent_dim=100,
+    width=1.0,
+    activation="lrelu",
+    base_filters=64,
+    synchronized_batchnorm=False,
+):
+    """Radford et al.'s DCGAN for 28x28, 32x32 and 64x64 images.
+
+    Generator: z -> dense to a 7x7 (28 px) or 4x4 map -> stride-2 transposed
+    convolutions with BatchNorm, halving the filters at each step -> tanh.
+    Discriminator: stride-2 convolutions doubling the filters (BatchNorm on
+    all but the first) -> one logit. `activation` (LeakyReLU 0.2 or PSF) is
+    used in every hidden layer of both networks.
+
+    Args:
+        image_shape: `(size, size, channels)` with size 28, 32 or 64.
+        latent_dim: Size of z.
+        width: Multiplier of every layer's filter count.
+        activation: `"lrelu"` or `"psf"`.
+        base_filters: Filters of the last generator / first discriminator
+            convolution before `width` is applied; they double per layer.
+        synchronized_batchnorm: Use batch statistics synchronized across the
+            replicas of a distribution strategy.
+
+    Returns:
+        `(generator, discriminator)`, two functional Keras models.
+
+    Reference:
+        - Radford, Metz, Chintala, "Unsupervised Representation Learning with
+          Deep Convolutional Generative Adversarial Networks", ICLR 2016.
+    """
+    _check_image_shape(image_shape)
+    size, width_px, channels = image_shape
+    if size != width_px or size not in DCGAN_SIZES:
+        raise ValueError(
+            f"DCGAN builds square images of size {sorted(DCGAN_SIZES)}. "
+            f"Received: image_shape={image_shape}"
+        )
+    if not width > 0:
+        raise ValueError(f"`width` must be positive. Received: width={width}")
+    hidden_activation(activation)
+    start = DCGAN_SIZES[size]
+    upsamplings = int(math.log2(size // start))
+    filters = [
+        max(1, int(round(base_filters * width * 2**i))) for i in range(upsamplings)
+    ]
+
+    def norm(name):
+        return layers.BatchNormalization(
+            momentum=0.9, synchronized=synchronized_batchnorm, name=name
+        )
+
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(start * start * filters[-1], use_bias=False, name="g_project")(z)
+    x = norm("g_project_bn")(x)
+    x = hidden_activation(activation, "g_project_act")(x)
+    x = layers.Reshape((start, start, filters[-1]), name="g_reshape")(x)
+    for i, f in enumerate(reversed(filters[:-1])):
+        x = layers.Conv2DTranspose(
+            f, 4, strides=2, padding="same", use_bias=False, name=f"g_deconv_{i}"
+        )(x)
+        x = norm(f"g_deconv_{i}_bn")(x)
+        x = hidden_activation(activation, f"g_deconv_{i}_act")(x)
+    image = layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", activation="tanh", name="g_out"
+    )(x)
+    generator = keras.Model(z, image, name="dcgan_generator")
+
+    image_in = keras.Input(image_shape, name="image")
+    x = image_in
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(
+            f, 4, strides=2, padding="same", use_bias=i == 0, name=f"d_conv_{i}"
+        )(x)
+        if i > 0:
+            x = norm(f"d_conv_{i}_bn")(x)
+        x = hidden_activation(activation, f"d_conv_{i}_act")(x)
+    x = layers.Flatten(name="d_flatten")(x)
+    logit = layers.Dense(1, name="d_logit")(x)
+    discriminator = keras.Model(image_in, logit, name="dcgan_discriminator")
+    return generator, discriminator

@@ -1,0 +1,242 @@
+"""`train`: one call that trains a GAN by steps and writes a complete run folder.
+
+A run folder holds `config.json`, `samples/*.png`, `losses.csv`, `losses.png`,
+`generator.keras` and `gan.keras`, and while training `backup/` for
+`--resume`.
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import callbacks as gan_callbacks
+from kgan import data as gan_data
+from kgan.losses import LOSSES
+from kgan.models import GAN, dcgan, vanilla
+from kgan.models.networks import ACTIVATIONS
+
+MODELS = ("gan", "dcgan")
+STRATEGIES = ("mirrored",)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Settings of one training run; every field is a `kgan train` option."""
+
+    model: str = "dcgan"
+    dataset: str = "mnist"
+    activation: str = "lrelu"
+    steps: int = 3000
+    batch_size: int = 64
+    seed: int = 0
+    latent_dim: int = 100
+    width: float = 0.5
+    loss: str = "non_saturating"
+    d_steps: int = 1
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    ema: float | None = None
+    sample_every: int = 500
+    strategy: str | None = None
+    jit_compile: bool = True
+
+    def validate(self):
+        choices = {
+            "model": MODELS,
+            "activation": ACTIVATIONS,
+            "loss": LOSSES,
+            "strategy": STRATEGIES + (None,),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"Unknown {name}. Expected one of {list(allowed)}. "
+                    f"Received: {name}={getattr(self, name)!r}"
+                )
+        for name in ("steps", "batch_size", "latent_dim", "d_steps", "sample_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f"`{name}` must be a positive integer. Received: {name}={value!r}"
+                )
+        for name in ("width", "learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"`{name}` must be positive. "
+                    f"Received: {name}={getattr(self, name)!r}"
+                )
+
+
+def steps_per_epoch(steps, target):
+    """The largest divisor of `steps` not above `target`.
+
+    Keras' BackupAndRestore resumes at epoch boundaries, so epochs must tile
+    the requested steps exactly for a resumed run to end where asked.
+    """
+    return max(d for d in range(1, min(steps, target) + 1) if steps % d == 0)
+
+
+def build_gan(config: TrainConfig, image_shape):
+    """The networks and GAN trainer that `config` describes, compiled."""
+    common = dict(image_shape=image_shape, latent_dim=config.latent_dim)
+    if config.model == "gan":
+        generator, discriminator = vanilla(activation=config.activation, **common)
+    else:
+        generator, discriminator = dcgan(
+            width=config.width,
+            activation=config.activation,
+            synchronized_batchnorm=config.strategy is not None,
+            **common,
+        )
+    gan = GAN(
+        generator,
+        discriminator,
+        latent_dim=config.latent_dim,
+        loss=config.loss,
+        d_steps=config.d_steps,
+        ema=config.ema,
+    )
+
+    def adam():
+        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+
+    # XLA is not used under a strategy: its all-reduce of batch statistics
+    # and gradients is not compiled into one program on CPU devices.
+    jit = config.jit_compile and config.strategy is None
+    gan.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=jit)
+    return gan
+
+
+def check_first_batch(dataset, image_shape=None):
+    """Fails early, with a clear message, on data the networks cannot train on."""
+    try:
+        batch = next(iter(dataset))
+    except StopIteration as error:
+        raise ValueError(
+            "The dataset is empty: it yields no batch. Received: 0 batches"
+        ) from error
+    images = batch[0] if isinstance(batch, (tuple, list)) else batch
+    images = np.asarray(images)
+    if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"The networks work on images of shape {tuple(image_shape)}. "
+            f"Received: images.shape={images.shape}"
+        )
+    low, high = float(images.min()), float(images.max())
+    if not (np.isfinite(low) and np.isfinite(high)) or low < -1.0 or high > 1.0:
+        raise ValueError(
+            "Images must be scaled to [-1, 1] (the generator ends in tanh). "
+            f"Received: range=[{low}, {high}]"
+        )
+    return images.shape[1:]
+
+
+def _strategy(name):
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _save_atomically(model, path):
+    """Saves to a temporary file first: no half-written model is ever left."""
+    partial = path.with_name(path.stem + ".partial.keras")
+    model.save(partial)
+    os.replace(partial, path)
+
+
+def prepare_run_dir(out, config, resume):
+    """Creates `out`, or checks that a resumed run has the same settings."""
+    out = pathlib.Path(out)
+    config_path = out / "config.json"
+    if config_path.exists():
+        if not resume:
+            raise ValueError(
+                f"{out} already holds a run. Pass --resume to continue it or choose "
+                f"another --out. Received: out={out}"
+            )
+        saved = json.loads(config_path.read_text())
+        current = dataclasses.asdict(config)
+        changed = {
+            k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v
+        }
+        if changed:
+            raise ValueError(
+                "A resumed run must keep its settings; these differ from "
+                f"{config_path}. Received: {changed}"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    return out
+
+
+def train(
+    config: TrainConfig,
+    out,
+    resume=False,
+    tensorboard=False,
+    dataset=None,
+    verbose="auto",
+):
+    """Trains a GAN for `config.steps` generator steps and writes the run folder.
+
+    Args:
+        config: The run's settings.
+        out: Run folder.
+        resume: Continue from `out/backup` after an interruption.
+        tensorboard: Also write TensorBoard logs to `out/tensorboard`.
+        dataset: Optional `tf.data.Dataset` of images in [-1, 1] used instead
+            of `config.dataset` (tests, users' own pipelines).
+        verbose: Keras `fit` verbosity (`"auto"` shows a progress bar).
+
+    Returns:
+        The trained `GAN`.
+    """
+    config.validate()
+    out = prepare_run_dir(out, config, resume)
+    keras.utils.set_random_seed(config.seed)
+    strategy = _strategy(config.strategy)
+    if dataset is None:
+        dataset = gan_data.load(
+            config.dataset,
+            "train",
+            batch_size=config.batch_size,
+            seed=config.seed,
+            drop_remainder=True,
+        )
+    image_shape = check_first_batch(dataset)
+    with strategy.scope():
+        gan = build_gan(config, image_shape)
+
+    chunk = steps_per_epoch(config.steps, min(config.sample_every, 500))
+    tensorboard_dir = out / "tensorboard" if tensorboard else None
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        gan_callbacks.StopOnNonFiniteLoss(),
+        gan_callbacks.LossHistory(out / "losses.csv", out / "losses.png", chunk),
+        gan_callbacks.SampleGrid(
+            out / "samples",
+            config.sample_every,
+            seed=config.seed,
+            tensorboard_dir=tensorboard_dir,
+        ),
+    ]
+    if tensorboard:
+        callbacks.append(
+            keras.callbacks.TensorBoard(str(tensorboard_dir), update_freq=chunk)
+        )
+    gan.fit(
+        dataset.repeat(),
+        epochs=config.steps // chunk,
+        steps_per_epoch=chunk,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )
+    _save_atomically(gan.sampler, out / "generator.keras")
+    _save_atomically(gan, out / "gan.keras")
+    return gan

@@ -1,0 +1,236 @@
+import os
+import tempfile
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from kgan.layers import ParametricSoftsign
+from kgan.models import GAN, dcgan, vanilla
+
+
+def tiny_gan(loss="non_saturating", d_steps=1, ema=None, activation="lrelu"):
+    generator, discriminator = dcgan(width=0.125, activation=activation, latent_dim=8)
+    gan = GAN(
+        generator, discriminator, latent_dim=8, loss=loss, d_steps=d_steps, ema=ema
+    )
+    gan.compile(
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+        d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+    )
+    return gan
+
+
+def real_images(n=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, size=(n, 28, 28, 1)).astype("float32")
+
+
+def test_fit_reports_losses_and_counts_steps():
+    keras.utils.set_random_seed(0)
+    gan = tiny_gan(d_steps=2)
+    history = gan.fit(real_images(32), batch_size=8, epochs=1, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss"}
+    assert np.isfinite(history.history["d_loss"][0])
+    assert int(gan.g_optimizer.iterations.numpy()) == 4
+    assert int(gan.d_optimizer.iterations.numpy()) == 8
+
+
+@pytest.mark.parametrize("loss", ["minimax", "wgan_gp", "hinge", "lsgan"])
+def test_every_loss_trains(loss):
+    keras.utils.set_random_seed(1)
+    gan = tiny_gan(loss=loss)
+    history = gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+    if loss == "wgan_gp":
+        assert history.history["gp"][0] > 0
+
+
+def test_call_and_generate():
+    gan = tiny_gan()
+    z = np.zeros((3, 8), np.float32)
+    np.testing.assert_allclose(gan(z), gan.generator(z))
+    images = gan.generate(5, seed=7)
+    assert images.shape == (5, 28, 28, 1)
+    assert images.min() >= -1 and images.max() <= 1
+    np.testing.assert_array_equal(images, gan.generate(5, seed=7))
+    assert not np.array_equal(images, gan.generate(5, seed=8))
+
+
+def test_ema_generator_averages_weights():
+    keras.utils.set_random_seed(2)
+    gan = tiny_gan(ema=0.75)
+    before = [w.numpy() for w in gan.generator.trainable_weights]
+    gan.fit(real_images(8), batch_size=8, epochs=1, verbose=0)
+    after = [w.numpy() for w in gan.generator.trainable_weights]
+    trainable = [w.trainable for w in gan.generator.weights]
+    averaged = [
+        w.numpy()
+        for w, t in zip(gan.ema_generator.weights, trainable, strict=True)
+        if t
+    ]
+    for average, old, new in zip(averaged, before, after, strict=True):
+        np.testing.assert_allclose(average, 0.75 * old + 0.25 * new, atol=1e-6)
+    z = np.ones((2, 8), np.float32)
+    np.testing.assert_allclose(gan(z), gan.ema_generator(z))
+
+
+def test_explicit_latents_fix_the_noise():
+    images = real_images(8)
+    latents = np.random.default_rng(3).standard_normal((8, 2, 8)).astype("float32")
+    results = []
+    for _ in range(2):
+        keras.utils.set_random_seed(4)
+        gan = tiny_gan(activation="psf")
+        gan.fit(images, latents, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        results.append([w.numpy() for w in gan.generator.weights])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_and_continue_training_without_warnings():
+    keras.utils.set_random_seed(5)
+    gan = tiny_gan(ema=0.9)
+    images = real_images(16)
+    gan.fit(images, batch_size=8, epochs=1, verbose=0)
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "gan.keras")
+        gan.save(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            restored = keras.saving.load_model(path)
+            np.testing.assert_array_equal(restored(z), gan(z))
+            np.testing.assert_array_equal(restored.generator(z), gan.generator(z))
+            assert int(restored.g_optimizer.iterations.numpy()) == 2
+            for a, b in zip(
+                restored.d_optimizer.variables, gan.d_optimizer.variables, strict=True
+            ):
+                np.testing.assert_array_equal(a.numpy(), b.numpy())
+            restored.fit(images, batch_size=8, epochs=1, verbose=0)
+        keras_warnings = [
+            w for w in caught if not issubclass(w.category, DeprecationWarning)
+        ]
+        assert keras_warnings == [], [str(w.message) for w in keras_warnings]
+        assert int(restored.g_optimizer.iterations.numpy()) == 4
+
+        generator_path = os.path.join(directory, "generator.keras")
+        gan.generator.save(generator_path)
+        generator = keras.saving.load_model(generator_path)
+        np.testing.assert_array_equal(generator(z), gan.generator(z))
+
+
+def test_bad_arguments():
+    generator, discriminator = dcgan(width=0.125, latent_dim=8)
+    with pytest.raises(ValueError, match="Received: latent_dim=16"):
+        GAN(generator, discriminator, latent_dim=16)
+    with pytest.raises(ValueError, match="Received: d_steps=0"):
+        GAN(generator, discriminator, latent_dim=8, d_steps=0)
+    with pytest.raises(ValueError, match="Received: ema=1.5"):
+        GAN(generator, discriminator, latent_dim=8, ema=1.5)
+    with pytest.raises(ValueError, match="Received: loss='wgan'"):
+        GAN(generator, discriminator, latent_dim=8, loss="wgan")
+    _, other = dcgan(image_shape=(32, 32, 1), width=0.125, latent_dim=8)
+    with pytest.raises(ValueError, match="Received: discriminator.input_shape"):
+        GAN(generator, other, latent_dim=8)
+
+
+def test_images_of_the_wrong_shape():
+    gan = tiny_gan()
+    wrong = np.zeros((8, 32, 32, 1), np.float32)
+    with pytest.raises(ValueError, match="Received: images.shape=\\(8, 32, 32, 1\\)"):
+        gan.fit(wrong, batch_size=8, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="Received: latents.shape"):
+        gan.fit(real_images(8), np.zeros((8, 8), np.float32), batch_size=8, verbose=0)
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+@pytest.mark.parametrize("activation", ["lrelu", "psf"])
+def test_dcgan_shapes_and_activations(size, activation):
+    generator, discriminator = dcgan(
+        image_shape=(size, size, 3), width=0.25, activation=activation
+    )
+    assert generator.output_shape == (None, size, size, 3)
+    assert discriminator.output_shape == (None, 1)
+    assert generator.layers[-1].activation is keras.activations.tanh
+    assert discriminator.layers[-1].activation is keras.activations.linear
+    hidden = ParametricSoftsign if activation == "psf" else keras.layers.LeakyReLU
+    other = keras.layers.LeakyReLU if activation == "psf" else ParametricSoftsign
+    for network in (generator, discriminator):
+        acts = [layer for layer in network.layers if isinstance(layer, hidden)]
+        assert not any(isinstance(layer, other) for layer in network.layers)
+        # one activation after every weighted layer but the output layer
+        weighted = [
+            layer
+            for layer in network.layers
+            if isinstance(
+                layer,
+                (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose),
+            )
+        ]
+        assert len(acts) == len(weighted) - 1
+
+
+def test_dcgan_width_multiplier_scales_filters():
+    small, _ = dcgan(width=0.5)
+    large, _ = dcgan(width=1.0)
+    assert (
+        large.get_layer("g_deconv_0").filters
+        == 2 * small.get_layer("g_deconv_0").filters
+    )
+
+
+def test_vanilla_shapes():
+    generator, discriminator = vanilla(activation="psf")
+    assert generator.output_shape == (None, 28, 28, 1)
+    assert discriminator.output_shape == (None, 1)
+    assert sum(isinstance(la, ParametricSoftsign) for la in generator.layers) == 2
+    assert sum(isinstance(la, ParametricSoftsign) for la in discriminator.layers) == 2
+
+
+def test_network_bad_arguments():
+    with pytest.raises(ValueError, match="Received: image_shape=\\(30, 30, 1\\)"):
+        dcgan(image_shape=(30, 30, 1))
+    with pytest.raises(ValueError, match="Received: activation='relu'"):
+        dcgan(activation="relu")
+    with pytest.raises(ValueError, match="Received: width=0"):
+        dcgan(width=0)
+
+
+def test_synchronized_batchnorm_option():
+    generator, _ = dcgan(synchronized_batchnorm=True, width=0.125)
+    norms = [
+        la for la in generator.layers if isinstance(la, keras.layers.BatchNormalization)
+    ]
+    assert norms and all(la.synchronized for la in norms)
+
+
+def test_gate_penalty_enters_the_generator_loss():
+    from kgan.layers import ScalingGate
+
+    keras.utils.set_random_seed(6)
+    z = keras.Input((8,))
+    gate = ScalingGate(l1=0.0)
+    x = gate(keras.layers.Dense(16)(z))
+    image = keras.layers.Reshape((4, 4, 1))(
+        keras.layers.Dense(16, activation="tanh")(x)
+    )
+    generator = keras.Model(z, image)
+    d_in = keras.Input((4, 4, 1))
+    discriminator = keras.Model(
+        d_in, keras.layers.Dense(1)(keras.layers.Flatten()(d_in))
+    )
+    gan = GAN(generator, discriminator, latent_dim=8)
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+    images = np.zeros((8, 4, 4, 1), np.float32)
+    latents = np.ones((8, 2, 8), np.float32)
+
+    def g_loss():
+        history = gan.fit(images, latents, batch_size=8, epochs=1, verbose=0)
+        return history.history["g_loss"][0]
+
+    base = g_loss()
+    gate.l1 = 0.5
+    penalised = g_loss()
+    np.testing.assert_allclose(penalised - base, 0.5 * 16, rtol=1e-4)
