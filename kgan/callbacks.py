@@ -1,8 +1,11 @@
-"""Callbacks for GAN training: sample grids, per-step loss history, NaN guard."""
+"""Callbacks for GAN training: sample grids, per-step losses, NaN guard, backups."""
 
 import csv
+import json
 import math
+import os
 import pathlib
+import shutil
 
 import keras
 import numpy as np
@@ -194,3 +197,56 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 f"{global_step(self.model)}. "
                 f"Received: {', '.join(f'{k}={v}' for k, v in bad.items())}"
             )
+
+
+class BackupAndRestore(keras.callbacks.Callback):
+    """Backs up the model every epoch so an interrupted `fit` can resume.
+
+    Unlike `keras.callbacks.BackupAndRestore`, a process killed at any moment,
+    even while writing a backup, leaves a complete one: weights go to a new
+    file that is renamed into place, then `state.json` is replaced
+    atomically to point at it. On `fit`, an existing backup restores the
+    weights, the optimizer state and the epoch to continue from.
+
+    Args:
+        backup_dir: Folder of the backup files.
+        delete_checkpoint: Remove the folder when training ends normally.
+    """
+
+    def __init__(self, backup_dir, delete_checkpoint=True):
+        super().__init__()
+        self.backup_dir = pathlib.Path(backup_dir)
+        self.delete_checkpoint = delete_checkpoint
+
+    def on_train_begin(self, logs=None):
+        state_path = self.backup_dir / "state.json"
+        if not state_path.exists():
+            return
+        state = json.loads(state_path.read_text())
+        build_optimizers = getattr(self.model, "build_optimizers", None)
+        if build_optimizers is not None:
+            build_optimizers()
+        elif self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(self.backup_dir / state["weights"])
+        # Keras' fit starts from `_initial_epoch` when a callback sets it in
+        # on_train_begin (as keras.callbacks.BackupAndRestore does).
+        self.model._initial_epoch = state["epoch"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        name = f"epoch_{epoch + 1:06d}.weights.h5"
+        partial = self.backup_dir / f"partial_{name}"
+        self.model.save_weights(partial, overwrite=True)
+        os.replace(partial, self.backup_dir / name)
+        state = self.backup_dir / "state.json"
+        partial_state = self.backup_dir / "state.json.partial"
+        partial_state.write_text(json.dumps({"epoch": epoch + 1, "weights": name}))
+        os.replace(partial_state, state)
+        for old in self.backup_dir.glob("*.weights.h5"):
+            if old.name != name:
+                old.unlink()
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and self.backup_dir.exists():
+            shutil.rmtree(self.backup_dir)

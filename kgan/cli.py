@@ -85,8 +85,8 @@ def _add_train(subparsers):
         "--ema",
         type=float,
         default=DEFAULTS.ema,
-        help="decay of a moving average of the generator used for "
-        "samples and generator.keras (e.g. 0.999); none by default",
+        help="decay of the moving average of the generator used for "
+        "samples and generator.keras; 0 turns it off",
     )
     parser.add_argument(
         "--sample-every",
@@ -134,7 +134,7 @@ def _train(args):
         d_steps=args.d_steps,
         learning_rate=args.lr,
         beta_1=args.beta1,
-        ema=args.ema,
+        ema=args.ema or None,
         sample_every=args.sample_every,
         strategy=args.strategy,
         jit_compile=not args.no_xla,

@@ -31,7 +31,7 @@ class TrainConfig:
     model: str = "dcgan"
     dataset: str = "mnist"
     activation: str = "lrelu"
-    steps: int = 3000
+    steps: int = 3500
     batch_size: int = 64
     seed: int = 0
     latent_dim: int = 100
@@ -40,7 +40,7 @@ class TrainConfig:
     d_steps: int = 1
     learning_rate: float = 2e-4
     beta_1: float = 0.5
-    ema: float | None = None
+    ema: float | None = 0.999
     sample_every: int = 500
     strategy: str | None = None
     jit_compile: bool = True
@@ -215,7 +215,7 @@ def train(
     chunk = steps_per_epoch(config.steps, min(config.sample_every, 500))
     tensorboard_dir = out / "tensorboard" if tensorboard else None
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        gan_callbacks.BackupAndRestore(out / "backup"),
         gan_callbacks.StopOnNonFiniteLoss(),
         gan_callbacks.LossHistory(out / "losses.csv", out / "losses.png", chunk),
         gan_callbacks.SampleGrid(

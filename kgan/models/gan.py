@@ -128,8 +128,14 @@ class GAN(keras.Model):
             d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
         )
         # Create the slots now so that loading restores the optimizer state.
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.build_optimizers()
+
+    def build_optimizers(self):
+        """Creates the optimizers' variables, as loading weights into them needs."""
+        if not self.g_optimizer.built:
+            self.g_optimizer.build(self.generator.trainable_variables)
+        if not self.d_optimizer.built:
+            self.d_optimizer.build(self.discriminator.trainable_variables)
 
     @property
     def metrics(self):

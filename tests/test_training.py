@@ -1,0 +1,199 @@
+import csv
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan import cli
+from kgan.callbacks import NonFiniteLossError
+from kgan.training import TrainConfig, steps_per_epoch, train
+
+TINY = dict(width=0.125, batch_size=16, latent_dim=16)
+
+
+def read_losses(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_steps_per_epoch_tiles_the_run():
+    assert steps_per_epoch(3000, 500) == 500
+    assert steps_per_epoch(60, 25) == 20
+    assert steps_per_epoch(7, 500) == 7
+
+
+def test_run_folder_contents(tmp_path):
+    config = TrainConfig(model="dcgan", steps=6, sample_every=3, **TINY)
+    gan = train(config, tmp_path / "run", verbose=0)
+    run = tmp_path / "run"
+    assert json.loads((run / "config.json").read_text())["steps"] == 6
+    for name in ("step_000003.png", "step_000006.png", "final.png"):
+        assert (run / "samples" / name).stat().st_size > 0
+    rows = read_losses(run / "losses.csv")
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert (run / "losses.png").stat().st_size > 0
+    assert not (run / "backup").exists()  # removed after a finished run
+    z = np.zeros((2, 16), np.float32)
+    generator = keras.saving.load_model(run / "generator.keras")
+    np.testing.assert_array_equal(generator(z), gan.sampler(z))
+    assert gan.sampler is gan.ema_generator
+    reloaded = keras.saving.load_model(run / "gan.keras")
+    assert int(reloaded.g_optimizer.iterations.numpy()) == 6
+    assert not list(run.glob("*.partial*"))
+
+
+def test_per_step_losses_match_a_manual_replay(tmp_path):
+    # The CSV recovers each step's loss from Keras's running means.
+    config = TrainConfig(model="gan", steps=5, sample_every=5, **TINY)
+    train(config, tmp_path / "run", verbose=0)
+    rows = read_losses(tmp_path / "run" / "losses.csv")
+    values = np.array([float(r["d_loss"]) for r in rows])
+    assert np.all(np.isfinite(values)) and len(set(values.round(6))) == 5
+
+
+def test_same_seed_same_losses(tmp_path):
+    losses = []
+    for name in ("a", "b"):
+        config = TrainConfig(model="dcgan", steps=20, sample_every=20, seed=3, **TINY)
+        train(config, tmp_path / name, verbose=0)
+        rows = read_losses(tmp_path / name / "losses.csv")
+        losses.append([(r["d_loss"], r["g_loss"]) for r in rows])
+    assert len(losses[0]) == 20
+    assert losses[0] == losses[1]
+
+
+def test_existing_run_needs_resume(tmp_path):
+    config = TrainConfig(model="gan", steps=2, sample_every=2, **TINY)
+    train(config, tmp_path, verbose=0)
+    with pytest.raises(ValueError, match="Pass --resume"):
+        train(config, tmp_path, verbose=0)
+    changed = TrainConfig(model="gan", steps=4, sample_every=2, **TINY)
+    with pytest.raises(ValueError, match="must keep its settings"):
+        train(changed, tmp_path, resume=True, verbose=0)
+
+
+def images_dataset(array, batch_size=16):
+    return tf.data.Dataset.from_tensor_slices(array).batch(batch_size)
+
+
+def test_bad_data(tmp_path):
+    config = TrainConfig(model="dcgan", steps=2, sample_every=2, **TINY)
+    with pytest.raises(ValueError, match="Received: range=\\[0.0, 255.0\\]"):
+        pixels = np.full((16, 28, 28, 1), 255.0, np.float32)
+        pixels[0] = 0
+        train(config, tmp_path / "a", dataset=images_dataset(pixels), verbose=0)
+    with pytest.raises(ValueError, match="The dataset is empty"):
+        empty = images_dataset(np.zeros((0, 28, 28, 1), np.float32))
+        train(config, tmp_path / "b", dataset=empty, verbose=0)
+    with pytest.raises(ValueError, match="Received: image_shape=\\(30, 30, 1\\)"):
+        odd = images_dataset(np.zeros((16, 30, 30, 1), np.float32))
+        train(config, tmp_path / "c", dataset=odd, verbose=0)
+    with pytest.raises(ValueError, match="Received: activation='relu'"):
+        train(TrainConfig(activation="relu"), tmp_path / "d", verbose=0)
+    with pytest.raises(ValueError, match="Received: steps=0"):
+        train(TrainConfig(steps=0), tmp_path / "e", verbose=0)
+
+
+def test_non_finite_loss_stops_with_the_step_and_writes_no_model(tmp_path):
+    images = np.zeros((64, 28, 28, 1), np.float32)
+    images[40:] = np.nan  # batch 3 of 16 holds NaN: the first step to see it is 3
+    config = TrainConfig(model="gan", steps=4, sample_every=4, **TINY)
+    with pytest.raises(NonFiniteLossError, match="at step 3"):
+        train(config, tmp_path, dataset=images_dataset(images), verbose=0)
+    assert not (tmp_path / "generator.keras").exists()
+    assert not (tmp_path / "gan.keras").exists()
+
+
+def test_help_describes_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "train" in capsys.readouterr().out
+    for command in ("train", "sample"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        text = capsys.readouterr().out
+        options = [w for w in text.split() if w.startswith("--") and w != "--help"]
+        assert options
+        # every option with a value shows its default
+        assert text.count("(default:") >= len(set(options)) - 3
+
+
+def test_sample_command(tmp_path):
+    config = TrainConfig(model="gan", steps=2, sample_every=2, **TINY)
+    train(config, tmp_path / "run", verbose=0)
+    out = tmp_path / "grid.png"
+    cli.main(
+        [
+            "sample",
+            "--model",
+            str(tmp_path / "run" / "generator.keras"),
+            "--n",
+            "9",
+            "--out",
+            str(out),
+        ]
+    )
+    import matplotlib.image
+
+    grid = matplotlib.image.imread(out)
+    assert grid.shape[:2] == (3 * 28 + 4 * 2, 3 * 28 + 4 * 2)
+
+
+def run_kgan(args, **kwargs):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, "-m", "kgan.cli"] + args
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs
+    )
+
+
+def test_resume_after_sigkill(tmp_path):
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "dcgan",
+        "--steps",
+        "60",
+        "--sample-every",
+        "10",
+        "--width",
+        "0.125",
+        "--batch-size",
+        "16",
+        "--out",
+        str(out),
+    ]
+    process = run_kgan(args)
+    marker = out / "samples" / "step_000030.png"
+    deadline = time.time() + 240
+    while not marker.exists():
+        assert process.poll() is None, process.stdout.read().decode()
+        assert time.time() < deadline, "training did not reach step 30"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "gan.keras").exists()
+    killed_at = time.time()
+    before = {p.name: p.stat().st_mtime for p in (out / "samples").glob("*.png")}
+
+    resumed = run_kgan(args + ["--resume"])
+    output = resumed.communicate(timeout=240)[0].decode()
+    assert resumed.returncode == 0, output
+
+    rows = read_losses(out / "losses.csv")
+    assert [int(r["step"]) for r in rows] == list(range(1, 61))
+    gan = keras.saving.load_model(out / "gan.keras")
+    assert int(gan.g_optimizer.iterations.numpy()) == 60
+    # Grids made before the last backup were not made again: the resumed run
+    # started from the backup, not from step 0.
+    samples = {p.name: p.stat().st_mtime for p in (out / "samples").glob("*.png")}
+    assert samples["step_000010.png"] == before["step_000010.png"] < killed_at
+    assert samples["step_000060.png"] > killed_at
