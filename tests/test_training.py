@@ -1,7 +1,6 @@
 import csv
 import json
 import os
-import pathlib
 import signal
 import subprocess
 import sys
