@@ -223,11 +223,11 @@ class BackupAndRestore(keras.callbacks.Callback):
         if not state_path.exists():
             return
         state = json.loads(state_path.read_text())
-        build_optimizers = getattr(self.model, "build_optimizers", None)
-        if build_optimizers is not None:
-            build_optimizers()
-        elif self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+        # Loading restores optimizer state only into built optimizers (GAN
+        # builds both of its own in compile).
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
         self.model.load_weights(self.backup_dir / state["weights"])
         # Keras' fit starts from `_initial_epoch` when a callback sets it in
         # on_train_begin (as keras.callbacks.BackupAndRestore does).

@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -196,3 +197,73 @@ def test_resume_after_sigkill(tmp_path):
     samples = {p.name: p.stat().st_mtime for p in (out / "samples").glob("*.png")}
     assert samples["step_000010.png"] == before["step_000010.png"] < killed_at
     assert samples["step_000060.png"] > killed_at
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("interrupted")
+
+
+def test_callbacks_work_with_keras_backup_and_restore(tmp_path):
+    from kgan.callbacks import LossHistory, SampleGrid
+    from kgan.training import build_gan
+
+    config = TrainConfig(model="gan", ema=None, jit_compile=False, **TINY)
+    images = (
+        tf.data.Dataset.from_tensor_slices(
+            np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype("float32")
+        )
+        .batch(16)
+        .repeat()
+    )
+
+    def callbacks():
+        return [
+            keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+            LossHistory(tmp_path / "losses.csv", every_n_steps=4),
+            SampleGrid(tmp_path / "samples", every_n_steps=4, n=4),
+        ]
+
+    gan = build_gan(config, (28, 28, 1))
+    with pytest.raises(RuntimeError, match="interrupted"):
+        gan.fit(
+            images,
+            epochs=4,
+            steps_per_epoch=4,
+            verbose=0,
+            callbacks=callbacks() + [Interrupt()],
+        )
+    resumed = build_gan(config, (28, 28, 1))
+    resumed.fit(images, epochs=4, steps_per_epoch=4, verbose=0, callbacks=callbacks())
+    assert int(resumed.g_optimizer.iterations.numpy()) == 16
+    steps = [int(r["step"]) for r in read_losses(tmp_path / "losses.csv")]
+    assert steps == list(range(1, 17))
+    names = sorted(p.name for p in (tmp_path / "samples").glob("step_*.png"))
+    assert names == [f"step_{s:06d}.png" for s in (4, 8, 12, 16)]
+
+
+def event_tags(directory):
+    tags = set()
+    for path in pathlib.Path(directory).rglob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_tensorboard_logs_losses_and_grids(tmp_path):
+    config = TrainConfig(model="gan", steps=4, sample_every=2, **TINY)
+    train(config, tmp_path, tensorboard=True, verbose=0)
+    tags = event_tags(tmp_path / "tensorboard")
+    assert "samples" in tags
+    assert any("d_loss" in tag for tag in tags) and any("g_loss" in tag for tag in tags)
+
+
+def test_mirrored_strategy_option_trains(tmp_path):
+    config = TrainConfig(
+        model="dcgan", steps=2, sample_every=2, strategy="mirrored", **TINY
+    )
+    gan = train(config, tmp_path, verbose=0)
+    assert gan.distribute_strategy.num_replicas_in_sync >= 1
+    assert (tmp_path / "gan.keras").exists()

@@ -118,6 +118,9 @@ class GAN(keras.Model):
             "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
             "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
         }
+        # Create the slots now, so that loading a saved GAN or a backup from
+        # keras.callbacks.BackupAndRestore restores the optimizer state.
+        self.build_optimizers()
 
     def get_compile_config(self):
         return getattr(self, "_gan_compile_config", None)
@@ -127,8 +130,6 @@ class GAN(keras.Model):
             g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
             d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
         )
-        # Create the slots now so that loading restores the optimizer state.
-        self.build_optimizers()
 
     def build_optimizers(self):
         """Creates the optimizers' variables, as loading weights into them needs."""
