@@ -130,7 +130,6 @@ class LossHistory(keras.callbacks.Callback):
             [_format(row.get(k, math.nan)) for k in ["step"] + self._keys]
         )
         if int(row["step"]) % self.every_n_steps == 0:
-            self._handle.flush()
             self.plot()
 
     def on_train_end(self, logs=None):
@@ -139,7 +138,8 @@ class LossHistory(keras.callbacks.Callback):
 
     def _rewrite(self):
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.csv_path, "w", newline="")
+        # Line-buffered: a run stopped by an error keeps every recorded step.
+        self._handle = open(self.csv_path, "w", newline="", buffering=1)
         self._file = csv.writer(self._handle)
         self._file.writerow(["step"] + self._keys)
         for row in self.rows:

@@ -31,8 +31,6 @@ class GAN(keras.Model):
             `generate` and `call` use the averaged generator.
         gp_weight: Weight lambda of the WGAN-GP gradient penalty. Defaults
             to 10.
-        drift_weight: Weight epsilon of the drift penalty
-            `epsilon * D(x)^2` on real logits (Progressive GAN), 0 by default.
         latent_shape: Shape of one latent sample when it is not
             `(latent_dim,)` (recurrent generators draw one vector per step).
         **kwargs: Base `keras.Model` keyword arguments such as `name`.
@@ -50,7 +48,6 @@ class GAN(keras.Model):
         d_steps=1,
         ema=None,
         gp_weight=10.0,
-        drift_weight=0.0,
         latent_shape=None,
         **kwargs,
     ):
@@ -73,7 +70,6 @@ class GAN(keras.Model):
         self.d_steps = d_steps
         self.ema = ema
         self.gp_weight = float(gp_weight)
-        self.drift_weight = float(drift_weight)
         self.latent_shape = tuple(latent_shape) if latent_shape else (latent_dim,)
         expected = tuple(generator.input_shape[1:])
         if expected != self.latent_shape:
@@ -111,7 +107,9 @@ class GAN(keras.Model):
             d_optimizer: Optimizer (or its name or config) of the discriminator.
             **kwargs: Passed to `keras.Model.compile`, e.g. `jit_compile`.
         """
-        super().compile(**kwargs)
+        # No Keras-level optimizer: the default would be an unused RMSprop
+        # that is saved, restored and warned about.
+        super().compile(optimizer=None, **kwargs)
         self.g_optimizer = keras.optimizers.get(g_optimizer)
         self.d_optimizer = keras.optimizers.get(d_optimizer)
         self._gan_compile_config = {
@@ -152,11 +150,10 @@ class GAN(keras.Model):
     def call(self, z, training=False):
         return self.sampler(z, training=training)
 
-    def sample_latents(self, batch_size, seed=None):
+    def sample_latents(self, batch_size):
         """Draws `(batch_size, *latent_shape)` standard normal latents."""
         return keras.random.normal(
-            (batch_size,) + self.latent_shape,
-            seed=self.seed_generator if seed is None else seed,
+            (batch_size,) + self.latent_shape, seed=self.seed_generator
         )
 
     def generate(self, n, seed=None, batch_size=256):
@@ -200,10 +197,6 @@ class GAN(keras.Model):
                         self.discriminator, real, fake, alpha
                     )
                     per_example += self.gp_weight * gp
-                if self.drift_weight:
-                    per_example += self.drift_weight * tf.reduce_mean(
-                        tf.square(tf.cast(real_logits, tf.float32)), axis=-1
-                    )
                 d_loss = average(per_example) + _regularization(
                     self.discriminator, replicas
                 )
@@ -294,7 +287,6 @@ class GAN(keras.Model):
                 "d_steps": self.d_steps,
                 "ema": self.ema,
                 "gp_weight": self.gp_weight,
-                "drift_weight": self.drift_weight,
                 "latent_shape": list(self.latent_shape),
             }
         )
