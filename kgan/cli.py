@@ -1,7 +1,11 @@
 """The `kgan` command: train GANs and sample from trained generators."""
 
 import argparse
+import os
 import sys
+
+# Keep TensorFlow's C++ start-up chatter out of the command's output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgan.training import MODELS, STRATEGIES, TrainConfig
 
@@ -104,7 +108,7 @@ def _add_train(subparsers):
     parser.add_argument(
         "--no-xla", action="store_true", help="do not compile the train step with XLA"
     )
-    parser.add_argument("--out", default="runs/train", help="run folder")
+    parser.add_argument("--out", default="runs/MODEL", help="run folder")
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -139,9 +143,10 @@ def _train(args):
         strategy=args.strategy,
         jit_compile=not args.no_xla,
     )
-    train(config, args.out, resume=args.resume, tensorboard=args.tensorboard)
+    out = f"runs/{args.model}" if args.out == "runs/MODEL" else args.out
+    train(config, out, resume=args.resume, tensorboard=args.tensorboard)
     print(
-        f"wrote {args.out}: generator.keras, gan.keras, samples/final.png, losses.png"
+        f"wrote {out}: generator.keras, gan.keras, samples/final.png, losses.png"
     )
 
 
