@@ -145,9 +145,7 @@ def _train(args):
     )
     out = f"runs/{args.model}" if args.out == "runs/MODEL" else args.out
     train(config, out, resume=args.resume, tensorboard=args.tensorboard)
-    print(
-        f"wrote {out}: generator.keras, gan.keras, samples/final.png, losses.png"
-    )
+    print(f"wrote {out}: generator.keras, gan.keras, samples/final.png, losses.png")
 
 
 def _add_sample(subparsers):
@@ -156,29 +154,127 @@ def _add_sample(subparsers):
         help="write a grid of images from a trained generator",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", required=True, help="a generator.keras file")
+    parser.add_argument(
+        "--model", required=True, help="a generator.keras or .tflite file"
+    )
     parser.add_argument("--n", type=int, default=64, help="number of images")
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the latent vectors"
     )
     parser.add_argument("--out", default="samples.png", help="PNG file to write")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="LiteRT threads for a .tflite model"
+    )
     parser.set_defaults(handler=_sample)
 
 
 def _sample(args):
-    import keras
     import numpy as np
 
-    import kgan  # noqa: F401  (registers kgan's layers for loading)
     from kgan.images import save_grid
 
     if args.n <= 0:
         raise ValueError(f"--n must be positive. Received: n={args.n}")
-    generator = keras.saving.load_model(args.model, compile=False)
-    shape = (args.n,) + tuple(generator.input_shape[1:])
-    z = np.random.default_rng(args.seed).standard_normal(shape).astype("float32")
-    save_grid(generator.predict(z, verbose=0), args.out)
+    if args.model.endswith(".tflite"):
+        from kgan.export import LiteRTGenerator
+
+        lite = LiteRTGenerator(args.model, num_threads=args.threads)
+        images = lite.generate(args.n, seed=args.seed)
+    else:
+        generator = _load_generator(args.model)
+        shape = (args.n,) + tuple(generator.input_shape[1:])
+        z = np.random.default_rng(args.seed).standard_normal(shape).astype("float32")
+        images = generator.predict(z, verbose=0)
+    save_grid(images, args.out)
     print(f"wrote {args.out}")
+
+
+def _load_generator(path):
+    import keras
+
+    import kgan  # noqa: F401  (registers kgan's layers for loading)
+
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"Expected a .keras generator file. Received: model={path}")
+    return keras.saving.load_model(path, compile=False)
+
+
+def _add_export(subparsers):
+    parser = subparsers.add_parser(
+        "export",
+        help="convert a generator to a .tflite file for LiteRT and verify it",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="a generator.keras file")
+    parser.add_argument("--out", required=True, help="the .tflite file to write")
+    parser.add_argument(
+        "--quantize",
+        choices=["float16", "dynamic", "int8"],
+        default=None,
+        help="quantization (none: float32); int8 calibrates on 100 latents "
+        "drawn from N(0, I)",
+    )
+    parser.add_argument(
+        "--verify-n", type=int, default=64, help="latent vectors used to verify"
+    )
+    parser.set_defaults(handler=_export)
+
+
+def _export(args):
+    from kgan import export
+
+    generator = _load_generator(args.model)
+    path = export.to_litert(generator, args.out, quantize=args.quantize)
+    result = export.compare(path, generator, n=args.verify_n)
+    print(f"wrote {path}: {path.stat().st_size / 1024:.1f} KiB")
+    print(f"operators: {', '.join(export.operator_names(path))}")
+    print(f"MACs per image: {export.model_macs(path):,}")
+    print(
+        f"vs Keras on {args.verify_n} latents: max |diff| "
+        f"{result['max_abs_diff']:.3g}, mean |diff| {result['mean_abs_diff']:.3g} "
+        "(pixels in [-1, 1])"
+    )
+
+
+def _add_bench(subparsers):
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure per-image latency of one or two generators side by side",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="a .tflite or .keras file")
+    parser.add_argument("--against", help="a second .tflite or .keras file")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="LiteRT interpreter threads"
+    )
+    parser.add_argument("--warmup", type=int, default=5, help="untimed runs (>= 5)")
+    parser.add_argument("--runs", type=int, default=50, help="timed runs (>= 50)")
+    parser.set_defaults(handler=_bench)
+
+
+def _bench(args):
+    import pathlib
+
+    from kgan.export.bench import file_macs, load_runner, measure_latency
+
+    paths = [args.model] + ([args.against] if args.against else [])
+    for path in paths:
+        if not pathlib.Path(path).is_file():
+            raise FileNotFoundError(f"No such model file. Received: path={path}")
+    runners = {path: load_runner(path, args.threads) for path in paths}
+    results = measure_latency(runners, args.warmup, args.runs)
+    print(
+        f"{'model':<40} {'median ms':>10} {'p90 ms':>10} {'MACs':>14} {'size KiB':>10}"
+    )
+    for path, timing in results.items():
+        size = pathlib.Path(path).stat().st_size / 1024
+        print(
+            f"{path:<40} {timing['median_ms']:>10.3f} {timing['p90_ms']:>10.3f} "
+            f"{file_macs(path):>14,} {size:>10.1f}"
+        )
+    if args.against:
+        a, b = (results[p]["median_ms"] for p in paths)
+        print(f"median latency ratio {args.against} / {args.model}: {b / a:.2f}")
 
 
 def main(argv=None):
@@ -188,6 +284,8 @@ def main(argv=None):
     subparsers = parser.add_subparsers(required=True, metavar="command")
     _add_train(subparsers)
     _add_sample(subparsers)
+    _add_export(subparsers)
+    _add_bench(subparsers)
     args = parser.parse_args(argv)
     try:
         args.handler(args)

@@ -1,0 +1,16 @@
+"""Export generators to TFLite (LiteRT) for CPU inference, verify and benchmark them."""
+
+from kgan.export.converter import QUANTIZE_MODES, UnsupportedOpsError, to_litert
+from kgan.export.inspect import model_macs, operator_names
+from kgan.export.runtime import LiteRTGenerator, compare, verify
+
+__all__ = [
+    "QUANTIZE_MODES",
+    "LiteRTGenerator",
+    "UnsupportedOpsError",
+    "compare",
+    "model_macs",
+    "operator_names",
+    "to_litert",
+    "verify",
+]
