@@ -3,13 +3,13 @@
 import csv
 import json
 import math
-import os
 import pathlib
 import shutil
 
 import keras
 import numpy as np
 
+from kgan.files import atomic_path
 from kgan.images import make_grid, save_png
 
 
@@ -166,10 +166,9 @@ class LossHistory(keras.callbacks.Callback):
         axis.legend()
         axis.grid(alpha=0.3)
         figure.tight_layout()
-        partial = self.plot_path.with_name(self.plot_path.stem + ".partial.png")
-        figure.savefig(partial, dpi=100)
+        with atomic_path(self.plot_path) as partial:
+            figure.savefig(partial, dpi=100)
         plt.close(figure)
-        partial.replace(self.plot_path)
 
 
 def _format(value):
@@ -236,13 +235,10 @@ class BackupAndRestore(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         name = f"epoch_{epoch + 1:06d}.weights.h5"
-        partial = self.backup_dir / f"partial_{name}"
-        self.model.save_weights(partial, overwrite=True)
-        os.replace(partial, self.backup_dir / name)
-        state = self.backup_dir / "state.json"
-        partial_state = self.backup_dir / "state.json.partial"
-        partial_state.write_text(json.dumps({"epoch": epoch + 1, "weights": name}))
-        os.replace(partial_state, state)
+        with atomic_path(self.backup_dir / name) as partial:
+            self.model.save_weights(partial, overwrite=True)
+        with atomic_path(self.backup_dir / "state.json") as partial:
+            partial.write_text(json.dumps({"epoch": epoch + 1, "weights": name}))
         for old in self.backup_dir.glob("*.weights.h5"):
             if old.name != name:
                 old.unlink()

@@ -1,10 +1,10 @@
 """Image grids: many generated images tiled into one PNG."""
 
 import math
-import os
-import pathlib
 
 import numpy as np
+
+from kgan.files import atomic_path
 
 
 def to_uint8(images):
@@ -49,14 +49,11 @@ def save_png(array, path):
     """Writes a uint8 `(h, w, 1 or 3)` array as a PNG, atomically."""
     import matplotlib.image
 
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.stem + ".partial.png")
     image = array[..., 0] if array.shape[-1] == 1 else array
-    matplotlib.image.imsave(
-        partial, image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255
-    )
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        matplotlib.image.imsave(
+            partial, image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255
+        )
 
 
 def save_grid(images, path, columns=None):

