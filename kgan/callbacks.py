@@ -246,3 +246,135 @@ class BackupAndRestore(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and self.backup_dir.exists():
             shutil.rmtree(self.backup_dir)
+
+
+class Evaluate(keras.callbacks.Callback):
+    """Runs kgan's metrics on the generator every N steps during `fit`.
+
+    Each evaluation appends a row to `csv_path` (`step,` then every metric)
+    and is added to the logs of the epoch it falls in, so it appears in the
+    `History` that `fit` returns (and in TensorBoard and CSVLogger).
+
+    Args:
+        evaluator: A `kgan.metrics.Evaluator`.
+        every_n_steps: Interval in generator steps.
+        n: Generated images per evaluation.
+        csv_path: Optional CSV file of all evaluations.
+        seed: Seed of the latent vectors (the same ones every time).
+        verbose: Print each evaluation's metrics.
+    """
+
+    def __init__(
+        self, evaluator, every_n_steps=1000, n=2000, csv_path=None, seed=0, verbose=0
+    ):
+        super().__init__()
+        if every_n_steps <= 0 or n < 2:
+            raise ValueError(
+                "`every_n_steps` must be positive and `n` at least 2. "
+                f"Received: every_n_steps={every_n_steps}, n={n}"
+            )
+        self.evaluator = evaluator
+        self.every_n_steps = every_n_steps
+        self.n = n
+        self.csv_path = pathlib.Path(csv_path) if csv_path else None
+        self.seed = seed
+        self.verbose = verbose
+        self.latest = {}
+
+    def on_train_begin(self, logs=None):
+        self._pending = {}
+        if self.csv_path is not None and self.csv_path.exists():
+            # A resumed run drops the evaluations after the restored step.
+            start = global_step(self.model)
+            with open(self.csv_path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
+            self._write_rows(rows, mode="w")
+
+    def evaluate_now(self):
+        """Evaluates the current generator and records the result."""
+        step = global_step(self.model)
+        result = self.evaluator.evaluate_generator(
+            self.model.sampler, n=self.n, seed=self.seed
+        )
+        self.latest = {k: v for k, v in result.items() if k != "n"}
+        self._pending = dict(self.latest)
+        if self.csv_path is not None:
+            self._write_rows([{"step": step, **self.latest}], mode="a")
+        if self.verbose:
+            print(
+                f"\nstep {step}: "
+                + ", ".join(f"{k} {v:.4g}" for k, v in self.latest.items())
+            )
+        return self.latest
+
+    def _write_rows(self, rows, mode):
+        if not rows:
+            if mode == "w":
+                self.csv_path.unlink(missing_ok=True)
+            return
+        new_file = mode == "w" or not self.csv_path.exists()
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.csv_path, mode, newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            if new_file:
+                writer.writeheader()
+            writer.writerows(rows)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if global_step(self.model) % self.every_n_steps == 0:
+            self.evaluate_now()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self._pending)
+        self._pending = {}
+
+
+class PSFAlphaHistory(keras.callbacks.Callback):
+    """Records the learned `alpha` of every ParametricSoftsign layer.
+
+    Writes `csv_path` with one row per `every_n_steps` steps: `step` and one
+    column per PSF layer (`generator/<name>`, `discriminator/<name>`; the mean
+    if a layer learns one alpha per channel).
+    """
+
+    def __init__(self, csv_path, every_n_steps=100):
+        super().__init__()
+        self.csv_path = pathlib.Path(csv_path)
+        self.every_n_steps = every_n_steps
+
+    def on_train_begin(self, logs=None):
+        from kgan.layers import ParametricSoftsign
+
+        self._layers = {
+            f"{network}/{layer.name}": layer
+            for network in ("generator", "discriminator")
+            for layer in getattr(self.model, network)._flatten_layers()
+            if isinstance(layer, ParametricSoftsign)
+        }
+        start = global_step(self.model)
+        rows = []
+        if self.csv_path.exists():
+            with open(self.csv_path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.csv_path, "w", newline="", buffering=1)
+        self._writer = csv.DictWriter(self._handle, ["step"] + list(self._layers))
+        self._writer.writeheader()
+        self._writer.writerows(rows)
+        if not rows:
+            self._record(start)
+
+    def _record(self, step):
+        row = {"step": step}
+        for name, layer in self._layers.items():
+            row[name] = repr(float(np.mean(keras.ops.convert_to_numpy(layer.alpha))))
+        self._writer.writerow(row)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every_n_steps == 0:
+            self._record(step)
+
+    def on_train_end(self, logs=None):
+        self._handle.close()

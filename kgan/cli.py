@@ -1,7 +1,9 @@
-"""The `kgan` command: train GANs and sample from trained generators."""
+"""The `kgan` command: train, sample, evaluate, export and benchmark GANs."""
 
 import argparse
+import json
 import os
+import pathlib
 import sys
 
 # Keep TensorFlow's C++ start-up chatter out of the command's output.
@@ -99,6 +101,19 @@ def _add_train(subparsers):
         help="steps between sample grids",
     )
     parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=DEFAULTS.eval_every,
+        help="steps between evaluations during training (0: only at the end); "
+        "needs a classifier for the dataset in saved_models/",
+    )
+    parser.add_argument(
+        "--eval-n",
+        type=int,
+        default=DEFAULTS.eval_n,
+        help="generated images per evaluation",
+    )
+    parser.add_argument(
         "--strategy",
         choices=STRATEGIES,
         default=None,
@@ -140,12 +155,20 @@ def _train(args):
         beta_1=args.beta1,
         ema=args.ema or None,
         sample_every=args.sample_every,
+        eval_every=args.eval_every,
+        eval_n=args.eval_n,
         strategy=args.strategy,
         jit_compile=not args.no_xla,
     )
     out = f"runs/{args.model}" if args.out == "runs/MODEL" else args.out
     train(config, out, resume=args.resume, tensorboard=args.tensorboard)
     print(f"wrote {out}: generator.keras, gan.keras, samples/final.png, losses.png")
+    metrics_path = pathlib.Path(out) / "metrics.json"
+    if metrics_path.exists():
+        from kgan.metrics import format_table
+
+        print(f"\nmetrics of the final generator ({metrics_path}):")
+        print(format_table(json.loads(metrics_path.read_text())))
 
 
 def _add_sample(subparsers):
@@ -190,13 +213,52 @@ def _sample(args):
 
 
 def _load_generator(path):
-    import keras
-
-    import kgan  # noqa: F401  (registers kgan's layers for loading)
+    from kgan.metrics.evaluate import load_generator
 
     if not str(path).endswith(".keras"):
         raise ValueError(f"Expected a .keras generator file. Received: model={path}")
-    return keras.saving.load_model(path, compile=False)
+    return load_generator(path)
+
+
+def _add_evaluate(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="compute SWD, MS-SSIM and the classifier metrics of a generator",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--model", required=True, help="a generator.keras or .tflite file"
+    )
+    parser.add_argument(
+        "--dataset",
+        default="mnist",
+        help="the dataset the generator learned (its training split is the "
+        "reference; its classifier comes from saved_models/)",
+    )
+    parser.add_argument("--n", type=int, default=10000, help="generated images")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of latents, SWD and KID"
+    )
+    parser.add_argument(
+        "--out", default=None, help="JSON file to write (default: MODEL.metrics.json)"
+    )
+    parser.set_defaults(handler=_evaluate)
+
+
+def _evaluate(args):
+    from kgan.files import atomic_path
+    from kgan.metrics import Evaluator, format_table
+
+    evaluator = Evaluator(args.dataset, seed=args.seed)
+    result = evaluator.evaluate_generator(args.model, n=args.n, seed=args.seed)
+    result = {"model": args.model, "dataset": args.dataset, **result}
+    out = args.out or f"{pathlib.Path(args.model).with_suffix('')}.metrics.json"
+    with atomic_path(out) as partial:
+        partial.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        format_table({k: v for k, v in result.items() if k not in ("model", "dataset")})
+    )
+    print(f"wrote {out}")
 
 
 def _add_export(subparsers):
@@ -284,6 +346,7 @@ def main(argv=None):
     subparsers = parser.add_subparsers(required=True, metavar="command")
     _add_train(subparsers)
     _add_sample(subparsers)
+    _add_evaluate(subparsers)
     _add_export(subparsers)
     _add_bench(subparsers)
     args = parser.parse_args(argv)

@@ -2,7 +2,9 @@
 
 A run folder holds `config.json`, `samples/*.png`, `losses.csv`, `losses.png`,
 `generator.keras` and `gan.keras`, and while training `backup/` for
-`--resume`.
+`--resume`. Where the dataset has a classifier in `saved_models/`, it also
+holds `metrics.json` (the final evaluation) and, with `eval_every`,
+`metrics.csv`; PSF runs record every layer's alpha in `alpha.csv`.
 """
 
 import dataclasses
@@ -42,6 +44,8 @@ class TrainConfig:
     beta_1: float = 0.5
     ema: float | None = 0.999
     sample_every: int = 500
+    eval_every: int = 0
+    eval_n: int = 10000
     strategy: str | None = None
     jit_compile: bool = True
 
@@ -58,12 +62,18 @@ class TrainConfig:
                     f"Unknown {name}. Expected one of {list(allowed)}. "
                     f"Received: {name}={getattr(self, name)!r}"
                 )
-        for name in ("steps", "batch_size", "latent_dim", "d_steps", "sample_every"):
+        names = ("steps", "batch_size", "latent_dim", "d_steps", "sample_every")
+        for name in names + ("eval_n",):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(
                     f"`{name}` must be a positive integer. Received: {name}={value!r}"
                 )
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ValueError(
+                "`eval_every` must be a non-negative integer (0: evaluate only "
+                f"at the end). Received: eval_every={self.eval_every!r}"
+            )
         for name in ("width", "learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(
@@ -195,6 +205,7 @@ def train(
         The trained `GAN`.
     """
     config.validate()
+    dataset_given = dataset is not None
     out = prepare_run_dir(out, config, resume)
     keras.utils.set_random_seed(config.seed)
     strategy = _strategy(config.strategy)
@@ -223,6 +234,21 @@ def train(
             tensorboard_dir=tensorboard_dir,
         ),
     ]
+    evaluator = _evaluator(config, dataset_given)
+    if evaluator is not None and config.eval_every:
+        callbacks.append(
+            gan_callbacks.Evaluate(
+                evaluator,
+                config.eval_every,
+                n=config.eval_n,
+                csv_path=out / "metrics.csv",
+                seed=config.seed,
+            )
+        )
+    if config.activation == "psf":
+        callbacks.append(
+            gan_callbacks.PSFAlphaHistory(out / "alpha.csv", chunk // 5 or 1)
+        )
     if tensorboard:
         callbacks.append(
             keras.callbacks.TensorBoard(str(tensorboard_dir), update_freq=chunk)
@@ -237,4 +263,20 @@ def train(
     )
     _save_atomically(gan.sampler, out / "generator.keras")
     _save_atomically(gan, out / "gan.keras")
+    if evaluator is not None:
+        metrics = evaluator.evaluate_generator(
+            gan.sampler, n=config.eval_n, seed=config.seed
+        )
+        with atomic_path(out / "metrics.json") as partial:
+            partial.write_text(json.dumps(metrics, indent=2) + "\n")
     return gan
+
+
+def _evaluator(config, dataset_given):
+    """The metrics of the run's dataset, if kgan has a classifier for it
+    (and the data is kgan's, not a caller's own pipeline)."""
+    from kgan.metrics.evaluate import Evaluator, has_classifier
+
+    if dataset_given or not has_classifier(config.dataset):
+        return None
+    return Evaluator(config.dataset, seed=config.seed)

@@ -1,0 +1,25 @@
+"""Input checks shared by the metrics."""
+
+import numpy as np
+
+
+def check_images(images, name="images", min_count=1):
+    """Returns `images` as an array after checking it holds uint8 images.
+
+    Metrics compare images on the 0-255 scale of the data; float images
+    (e.g. a generator's [-1, 1] output) must be converted explicitly with
+    `kgan.images.to_uint8`, never guessed.
+    """
+    array = np.asarray(images)
+    if array.dtype != np.uint8 or array.ndim != 4:
+        raise ValueError(
+            f"`{name}` must be uint8 images of shape (n, height, width, channels); "
+            "convert [-1, 1] images with kgan.images.to_uint8. Received: "
+            f"{name}.dtype={array.dtype}, {name}.shape={array.shape}"
+        )
+    if len(array) < min_count:
+        raise ValueError(
+            f"`{name}` must hold at least {min_count} images. "
+            f"Received: {name}.shape={array.shape}"
+        )
+    return array

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from kgan.data import load_arrays
+from kgan.metrics import laplacian_pyramid, swd
+from kgan.metrics.swd import _blur, _upsample, pyramid_resolutions, sliced_wasserstein
+
+
+def reference_blur(images):
+    """Direct 5x5 binomial convolution with mirror padding, one tap at a time."""
+    kernel = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
+    height, width = images.shape[1:3]
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
+    out = np.zeros(images.shape, dtype=np.float64)
+    for i in range(5):
+        for j in range(5):
+            out += kernel[i, j] * padded[:, i : i + height, j : j + width]
+    return out
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    x, _ = load_arrays("mnist", "train")
+    return x
+
+
+def test_blur_matches_direct_convolution():
+    images = np.random.default_rng(0).uniform(0, 255, (3, 13, 10, 2))
+    np.testing.assert_allclose(
+        _blur(images.astype(np.float32)), reference_blur(images), rtol=1e-5, atol=1e-3
+    )
+
+
+@pytest.mark.parametrize("size", [32, 28, 21])
+def test_laplacian_pyramid_reconstructs_the_image(size):
+    images = np.random.default_rng(1).integers(0, 256, (4, size, size, 3))
+    pyramid = laplacian_pyramid(images.astype(np.uint8), 3)
+    assert [p.shape[1] for p in pyramid] == [size, (size + 1) // 2, (size + 3) // 4]
+    image = pyramid[-1]
+    for band in reversed(pyramid[:-1]):
+        image = band + _upsample(image, *band.shape[1:3])
+    np.testing.assert_allclose(image, images, atol=1e-3)
+
+
+def test_resolutions_stop_at_16_pixels():
+    assert pyramid_resolutions(32) == [32, 16]
+    assert pyramid_resolutions(64) == [64, 32, 16]
+    assert pyramid_resolutions(28) == [28]
+    assert pyramid_resolutions(28, min_resolution=8) == [28, 14]
+
+
+def test_sliced_wasserstein_of_shifted_1d_sets_is_the_shift():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5000, 1)).astype(np.float32)
+    # In one dimension every unit direction is +-1: the distance is exact.
+    assert sliced_wasserstein(a, a + 3.0, rng) == pytest.approx(3.0, rel=1e-5)
+    assert sliced_wasserstein(a, a[::-1].copy(), rng) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_swd_known_orderings(mnist):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8)
+    itself = swd(mnist[:2000], mnist[:2000])["mean"]
+    halves = swd(mnist[:2000], mnist[2000:4000])["mean"]
+    versus_noise = swd(mnist[:2000], noise)["mean"]
+    assert itself < 10 and halves < 10
+    assert versus_noise > 20 * halves
+
+
+def test_swd_grows_with_blur(mnist):
+    real = mnist[:1000]
+    blurred, values = real.astype(np.float32), []
+    for _ in range(4):
+        blurred = _blur(blurred)
+        fake = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)
+        values.append(swd(real, fake, min_resolution=8))
+    for level in (28, 14, "mean"):
+        series = [v[level] for v in values]
+        assert series == sorted(series), (level, series)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_swd_any_channel_count(channels):
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (50, 32, 32, channels), dtype=np.uint8)
+    result = swd(a, a[::-1])
+    assert set(result) == {32, 16, "mean"}
+    assert result["mean"] == pytest.approx((result[32] + result[16]) / 2)
+
+
+def test_swd_rejects_float_images_and_mismatched_shapes():
+    a = np.zeros((4, 32, 32, 1), np.uint8)
+    with pytest.raises(ValueError, match="uint8.*Received: real.dtype=float32"):
+        swd(a.astype(np.float32), a)
+    with pytest.raises(ValueError, match="same image shape"):
+        swd(a, np.zeros((4, 32, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match="smaller than the 7x7"):
+        swd(a[:, :6, :6], a[:, :6, :6])
