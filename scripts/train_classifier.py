@@ -119,8 +119,11 @@ def main(argv=None):
         )
         return 1
     path = out / f"{args.dataset}_classifier.keras"
+    # A fresh, uncompiled copy: the file holds the weights, not Adam's state.
+    inference = build_classifier(x_train.shape[1:])
+    inference.set_weights(model.get_weights())
     with atomic_path(path) as partial:
-        model.save(partial)
+        inference.save(partial)
     write_card(
         out / f"{args.dataset}_classifier.md",
         args.dataset,

@@ -14,9 +14,11 @@ import tensorflow as tf
 
 from kgan import cli
 from kgan.callbacks import NonFiniteLossError
+from kgan.metrics.evaluate import has_classifier
 from kgan.training import TrainConfig, steps_per_epoch, train
 
-TINY = dict(width=0.125, batch_size=16, latent_dim=16)
+# Small networks, and few images per evaluation when a classifier is shipped.
+TINY = dict(width=0.125, batch_size=16, latent_dim=16, eval_n=200)
 
 
 def read_losses(path):
@@ -49,6 +51,30 @@ def test_run_folder_contents(tmp_path):
     assert int(reloaded.g_optimizer.iterations.numpy()) == 6
     assert not list(run.glob("*.partial*"))
     assert not list(run.rglob("partial_*"))
+
+
+@pytest.mark.skipif(
+    not has_classifier("mnist"), reason="saved_models/mnist_classifier.keras is missing"
+)
+def test_psf_run_evaluates_and_records_alpha(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "dcgan", "--activation", "psf", "--steps", "10"]
+    args += ["--sample-every", "5", "--eval-every", "5", "--eval-n", "100"]
+    args += ["--width", "0.125", "--batch-size", "16", "--out", str(out)]
+    cli.main(args)
+    printed = capsys.readouterr().out
+    assert "metrics of the final generator" in printed
+    assert "classes covered" in printed
+    final = json.loads((out / "metrics.json").read_text())
+    assert final["n"] == 100 and 0 <= final["classes_covered"] <= 10
+    assert [int(r["step"]) for r in read_losses(out / "metrics.csv")] == [5, 10]
+    alphas = read_losses(out / "alpha.csv")
+    assert [int(r["step"]) for r in alphas] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    layers = [k for k in alphas[0] if k != "step"]
+    assert any(k.startswith("generator/") for k in layers)
+    assert any(k.startswith("discriminator/") for k in layers)
+    assert all(float(v) == 0.0 for k, v in alphas[0].items() if k != "step")
+    assert any(float(alphas[-1][k]) != 0.0 for k in layers)
 
 
 def test_per_step_losses_match_a_manual_replay(tmp_path):
@@ -169,6 +195,8 @@ def test_resume_after_sigkill(tmp_path):
         "0.125",
         "--batch-size",
         "16",
+        "--eval-n",
+        "200",
         "--out",
         str(out),
     ]

@@ -20,7 +20,7 @@ from kgan.metrics.swd import swd
 # Metric names in display order, with how to read them.
 DESCRIPTIONS = {
     "frechet_distance": "Frechet distance, classifier features (lower is better)",
-    "kid": "KID x1e3, classifier features (lower is better)",
+    "kid": "KID, classifier features (lower is better)",
     "classifier_score": "classifier score, Inception-score formula (higher is better)",
     "classes_covered": "classes covered by >= 10% of a fair share of confident samples",
     "kl_uniform": "KL(predicted classes || uniform) (0 is balanced)",
@@ -84,7 +84,7 @@ class Evaluator:
             kid, _ = kernel_inception_distance(
                 self._real_features, features, seed=self.seed
             )
-            result["kid"] = 1e3 * kid
+            result["kid"] = kid
             result["classifier_score"] = classifier_score(probabilities)
             result.update(mode_coverage(probabilities))
         real = self.real
