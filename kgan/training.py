@@ -33,7 +33,7 @@ class TrainConfig:
     model: str = "dcgan"
     dataset: str = "mnist"
     activation: str = "lrelu"
-    steps: int = 3500
+    steps: int = 15000
     batch_size: int = 64
     seed: int = 0
     latent_dim: int = 100
