@@ -150,6 +150,23 @@ def summarise(records):
     return summary
 
 
+def markdown_table(summary):
+    """README rows: each metric's mean +- std over seeds per activation."""
+    lines = [
+        "| metric (better) | LReLU | PSF |",
+        "|---|---|---|",
+    ]
+    for key, better in SUMMARY.items():
+        if key not in summary["lrelu"] or key not in summary["psf"]:
+            continue
+        cells = [
+            f"{summary[a][key]['mean']:.3g} +- {summary[a][key]['std']:.2g}"
+            for a in ACTIVATIONS
+        ]
+        lines.append(f"| {key} ({better}) | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
 def plot_losses(dataset, runs, path):
     """The paper's loss figures: D and G losses of each model over steps."""
     import matplotlib
@@ -297,8 +314,7 @@ def main(argv=None):
         with atomic_path(results / f"psf_{dataset}.json") as partial:
             partial.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {results / f'psf_{dataset}.json'}")
-        for activation, values in report["summary"].items():
-            print(activation, {k: round(v["mean"], 4) for k, v in values.items()})
+        print(markdown_table(report["summary"]))
     return 0
 
 
