@@ -18,6 +18,15 @@ def global_step(model):
     return int(keras.ops.convert_to_numpy(model.g_optimizer.iterations.value))
 
 
+def rows_until(csv_path, step):
+    """The rows of a per-step CSV file up to `step`: what a run resumed at
+    `step` keeps of an earlier attempt (none if the file does not exist)."""
+    if not pathlib.Path(csv_path).exists():
+        return []
+    with open(csv_path, newline="") as f:
+        return [row for row in csv.DictReader(f) if int(float(row["step"])) <= step]
+
+
 class SampleGrid(keras.callbacks.Callback):
     """Writes a PNG grid of generated images from fixed latents every N steps.
 
@@ -98,15 +107,10 @@ class LossHistory(keras.callbacks.Callback):
         self.rows = []
 
     def on_train_begin(self, logs=None):
-        start = global_step(self.model)
-        self.rows = []
-        if self.csv_path.exists():
-            with open(self.csv_path, newline="") as f:
-                self.rows = [
-                    {k: float(v) for k, v in row.items()}
-                    for row in csv.DictReader(f)
-                    if int(row["step"]) <= start
-                ]
+        self.rows = [
+            {k: float(v) for k, v in row.items()}
+            for row in rows_until(self.csv_path, global_step(self.model))
+        ]
         self._keys = [m.name for m in self.model.metrics]
         self._rewrite()
 
@@ -285,10 +289,7 @@ class Evaluate(keras.callbacks.Callback):
         self._pending = {}
         if self.csv_path is not None and self.csv_path.exists():
             # A resumed run drops the evaluations after the restored step.
-            start = global_step(self.model)
-            with open(self.csv_path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
-            self._write_rows(rows, mode="w")
+            self._write_rows(rows_until(self.csv_path, global_step(self.model)), "w")
 
     def evaluate_now(self):
         """Evaluates the current generator and records the result."""
@@ -353,10 +354,7 @@ class PSFAlphaHistory(keras.callbacks.Callback):
             if isinstance(layer, ParametricSoftsign)
         }
         start = global_step(self.model)
-        rows = []
-        if self.csv_path.exists():
-            with open(self.csv_path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
+        rows = rows_until(self.csv_path, start)
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(self.csv_path, "w", newline="", buffering=1)
         self._writer = csv.DictWriter(self._handle, ["step"] + list(self._layers))

@@ -169,11 +169,7 @@ def markdown_table(summary):
 
 def plot_losses(dataset, runs, path):
     """The paper's loss figures: D and G losses of each model over steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     for axis, activation in zip(axes, ACTIVATIONS, strict=True):
         rows = read_csv(runs[activation] / "losses.csv")
@@ -191,11 +187,7 @@ def plot_losses(dataset, runs, path):
 
 
 def plot_samples(dataset, runs, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 5.3))
     for axis, activation in zip(axes, ACTIVATIONS, strict=True):
         image = plt.imread(runs[activation] / "samples" / "final.png")
@@ -206,11 +198,7 @@ def plot_samples(dataset, runs, path):
 
 
 def plot_alphas(dataset, psf_runs, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     for run_index, run in enumerate(psf_runs):
         rows = read_csv(run / "alpha.csv")
@@ -237,9 +225,17 @@ def plot_alphas(dataset, psf_runs, path):
     _save_figure(figure, path)
 
 
-def _save_figure(figure, path):
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save_figure(figure, path):
+    plt = _pyplot()
     figure.tight_layout()
     with atomic_path(path) as partial:
         figure.savefig(partial, dpi=100)
