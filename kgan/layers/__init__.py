@@ -1,5 +1,6 @@
-"""Layers of kgan: activations, gates and the Progressive GAN building blocks."""
+"""Layers of kgan: activations, gates, DRAW attention and the Progressive GAN building blocks."""
 
+from kgan.layers.draw_attention import DrawRead, DrawWrite, draw_filterbank
 from kgan.layers.equalized import EqualizedConv2D, EqualizedDense
 from kgan.layers.minibatch_stddev import MinibatchStdDev
 from kgan.layers.parametric_softsign import ParametricSoftsign
@@ -7,10 +8,13 @@ from kgan.layers.pixel_normalization import PixelNormalization
 from kgan.layers.scaling_gate import ScalingGate
 
 __all__ = [
+    "DrawRead",
+    "DrawWrite",
     "EqualizedConv2D",
     "EqualizedDense",
     "MinibatchStdDev",
     "ParametricSoftsign",
     "PixelNormalization",
     "ScalingGate",
+    "draw_filterbank",
 ]
