@@ -164,14 +164,22 @@ class GAN(keras.Model):
             seed: Integer seed of the latent vectors, or `None` for fresh ones.
             batch_size: Images generated per forward pass.
         """
+        z = self.make_latents(n, seed)
+        return self.sampler.predict(z, batch_size=batch_size, verbose=0)
+
+    def make_latents(self, n, seed=None):
+        """Returns `(n, *latent_shape)` N(0, I) latents as a NumPy array.
+
+        Args:
+            n: Positive number of latents.
+            seed: Integer seed, or `None` for fresh latents.
+        """
         if not isinstance(n, int) or n <= 0:
             raise ValueError(f"`n` must be a positive integer. Received: n={n}")
         if seed is None:
-            z = keras.ops.convert_to_numpy(self.sample_latents(n))
-        else:
-            rng = np.random.default_rng(seed)
-            z = rng.standard_normal((n,) + self.latent_shape).astype("float32")
-        return self.sampler.predict(z, batch_size=batch_size, verbose=0)
+            return keras.ops.convert_to_numpy(self.sample_latents(n))
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal((n,) + self.latent_shape).astype("float32")
 
     # ------------------------------------------------------------------ train
     def train_step(self, data):
