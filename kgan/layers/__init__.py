@@ -1,4 +1,4 @@
-"""Layers of kgan: activations, gates, DRAW attention and the Progressive GAN building blocks."""
+"""Layers of kgan: activations, gates, DRAW attention and the PGGAN blocks."""
 
 from kgan.layers.draw_attention import DrawRead, DrawWrite, draw_filterbank
 from kgan.layers.equalized import EqualizedConv2D, EqualizedDense

@@ -92,7 +92,8 @@ class _DrawAttention(keras.layers.Layer):
         super().__init__(**kwargs)
         if not isinstance(n, int) or n < 2:
             raise ValueError(
-                f"`n` (the attention grid size) must be an integer >= 2. Received: n={n}"
+                "`n` (the attention grid size) must be an integer >= 2. "
+                f"Received: n={n}"
             )
         self.n = n
         self.return_attention = return_attention
