@@ -9,7 +9,7 @@ import sys
 # Keep TensorFlow's C++ start-up chatter out of the command's output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kgan.training import MODELS, STRATEGIES, TrainConfig
+from kgan.training import MODEL_DEFAULTS, MODELS, STRATEGIES, TrainConfig
 
 DEFAULTS = TrainConfig()
 
@@ -25,7 +25,8 @@ def _add_train(subparsers):
     parser.add_argument(
         "model",
         choices=MODELS,
-        help="gan: Goodfellow's MLP GAN; dcgan: Radford's convolutional GAN",
+        help="gan: Goodfellow's MLP GAN; dcgan: Radford's convolutional GAN; "
+        "draw: GAN with DRAW attention (recurrent generator and discriminator)",
     )
     parser.add_argument(
         "--dataset",
@@ -36,8 +37,8 @@ def _add_train(subparsers):
         "--activation",
         choices=["lrelu", "psf"],
         default=DEFAULTS.activation,
-        help="hidden activation of both networks: LeakyReLU(0.2) or the "
-        "parametric softsign",
+        help="hidden activation of both networks of gan and dcgan: "
+        "LeakyReLU(0.2) or the parametric softsign",
     )
     parser.add_argument(
         "--steps",
@@ -46,7 +47,11 @@ def _add_train(subparsers):
         help="generator updates to train for",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=DEFAULTS.batch_size, help="global batch size"
+        "--batch-size",
+        type=int,
+        default=argparse.SUPPRESS,  # the model's default, shown in the help
+        help=f"global batch size (default: {DEFAULTS.batch_size}; "
+        f"draw: {MODEL_DEFAULTS['draw']['batch_size']})",
     )
     parser.add_argument(
         "--seed",
@@ -55,7 +60,10 @@ def _add_train(subparsers):
         help="seed of weights, noise and data order",
     )
     parser.add_argument(
-        "--latent-dim", type=int, default=DEFAULTS.latent_dim, help="size of z"
+        "--latent-dim",
+        type=int,
+        default=DEFAULTS.latent_dim,
+        help="size of z (draw: of each step's z_t)",
     )
     parser.add_argument(
         "--width",
@@ -78,14 +86,16 @@ def _add_train(subparsers):
     parser.add_argument(
         "--lr",
         type=float,
-        default=DEFAULTS.learning_rate,
-        help="Adam learning rate of both networks",
+        default=argparse.SUPPRESS,
+        help=f"Adam learning rate of both networks (default: "
+        f"{DEFAULTS.learning_rate}; draw: {MODEL_DEFAULTS['draw']['learning_rate']})",
     )
     parser.add_argument(
         "--beta1",
         type=float,
-        default=DEFAULTS.beta_1,
-        help="Adam beta_1 of both networks",
+        default=argparse.SUPPRESS,
+        help=f"Adam beta_1 of both networks (default: {DEFAULTS.beta_1}; "
+        f"draw: {MODEL_DEFAULTS['draw']['beta_1']})",
     )
     parser.add_argument(
         "--ema",
@@ -114,6 +124,30 @@ def _add_train(subparsers):
         help="generated images per evaluation",
     )
     parser.add_argument(
+        "--attention-n",
+        type=int,
+        default=DEFAULTS.attention_n,
+        help="draw: N of the N x N read and write grids",
+    )
+    parser.add_argument(
+        "--draw-steps",
+        type=int,
+        default=DEFAULTS.draw_steps,
+        help="draw: write and read steps T",
+    )
+    parser.add_argument(
+        "--rnn-units",
+        type=int,
+        default=DEFAULTS.rnn_units,
+        help="draw: RNN state size of both networks",
+    )
+    parser.add_argument(
+        "--rnn-cell",
+        choices=["lstm", "gru", "simple"],
+        default=DEFAULTS.rnn_cell,
+        help="draw: RNN cell of both networks",
+    )
+    parser.add_argument(
         "--strategy",
         choices=STRATEGIES,
         default=None,
@@ -140,20 +174,24 @@ def _add_train(subparsers):
 def _train(args):
     from kgan.training import train
 
-    config = TrainConfig(
-        model=args.model,
+    # Options left out take the model's default (absent from args).
+    given = {"batch_size": "batch_size", "learning_rate": "lr", "beta_1": "beta1"}
+    config = TrainConfig.for_model(
+        args.model,
+        **{name: getattr(args, arg) for name, arg in given.items() if arg in args},
         dataset=args.dataset,
         activation=args.activation,
         steps=args.steps,
-        batch_size=args.batch_size,
         seed=args.seed,
         latent_dim=args.latent_dim,
         width=args.width,
         loss=args.loss,
         d_steps=args.d_steps,
-        learning_rate=args.lr,
-        beta_1=args.beta1,
         ema=args.ema or None,
+        attention_n=args.attention_n,
+        draw_steps=args.draw_steps,
+        rnn_units=args.rnn_units,
+        rnn_cell=args.rnn_cell,
         sample_every=args.sample_every,
         eval_every=args.eval_every,
         eval_n=args.eval_n,

@@ -19,10 +19,18 @@ from kgan import callbacks as gan_callbacks
 from kgan import data as gan_data
 from kgan.files import atomic_path
 from kgan.losses import LOSSES
-from kgan.models import GAN, dcgan, vanilla
+from kgan.models import DRAWGAN, GAN, dcgan, draw, vanilla
+from kgan.models.draw import CELLS
 from kgan.models.networks import ACTIVATIONS
 
-MODELS = ("gan", "dcgan")
+MODELS = ("gan", "dcgan", "draw")
+# Settings that differ by model, where the model's paper gives them; the
+# dataclass defaults hold for the others.
+MODEL_DEFAULTS = {
+    "draw": {"batch_size": 100, "learning_rate": 3.75e-4, "beta_1": 0.75},
+}
+# Training images averaged for the DRAW generator's initial canvas.
+CANVAS_INIT_IMAGES = 2000
 STRATEGIES = ("mirrored",)
 
 
@@ -48,6 +56,16 @@ class TrainConfig:
     eval_n: int = 10000
     strategy: str | None = None
     jit_compile: bool = True
+    attention_n: int = 5
+    draw_steps: int = 6
+    rnn_units: int = 256
+    rnn_cell: str = "lstm"
+
+    @classmethod
+    def for_model(cls, model, **settings):
+        """The config of `model` with its paper's defaults (`MODEL_DEFAULTS`),
+        then `settings` on top."""
+        return cls(model=model, **{**MODEL_DEFAULTS.get(model, {}), **settings})
 
     def validate(self):
         choices = {
@@ -55,6 +73,7 @@ class TrainConfig:
             "activation": ACTIVATIONS,
             "loss": LOSSES,
             "strategy": STRATEGIES + (None,),
+            "rnn_cell": tuple(CELLS),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -63,12 +82,18 @@ class TrainConfig:
                     f"Received: {name}={getattr(self, name)!r}"
                 )
         names = ("steps", "batch_size", "latent_dim", "d_steps", "sample_every")
-        for name in names + ("eval_n",):
+        names += ("eval_n", "draw_steps", "rnn_units")
+        for name in names:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(
                     f"`{name}` must be a positive integer. Received: {name}={value!r}"
                 )
+        if not isinstance(self.attention_n, int) or self.attention_n < 2:
+            raise ValueError(
+                "`attention_n` (the DRAW grid size) must be an integer >= 2. "
+                f"Received: attention_n={self.attention_n!r}"
+            )
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(
                 "`eval_every` must be a non-negative integer (0: evaluate only "
@@ -91,11 +116,30 @@ def steps_per_epoch(steps, target):
     return max(d for d in range(1, min(steps, target) + 1) if steps % d == 0)
 
 
-def build_gan(config: TrainConfig, image_shape):
-    """The networks and GAN trainer that `config` describes, compiled."""
+def build_gan(config: TrainConfig, image_shape, images=None):
+    """The networks and GAN trainer that `config` describes, compiled.
+
+    Args:
+        config: The run's settings.
+        image_shape: `(H, W, C)` of the training images.
+        images: Training images that set the DRAW generator's initial
+            canvas (their mean image); other models ignore them.
+    """
     common = dict(image_shape=image_shape, latent_dim=config.latent_dim)
+    trainer = GAN
     if config.model == "gan":
         generator, discriminator = vanilla(activation=config.activation, **common)
+    elif config.model == "draw":
+        generator, discriminator = draw(
+            n=config.attention_n,
+            steps=config.draw_steps,
+            units=config.rnn_units,
+            cell=config.rnn_cell,
+            **common,
+        )
+        if images is not None:
+            generator.get_layer("g_canvas").initialize_from(images)
+        trainer = DRAWGAN
     else:
         generator, discriminator = dcgan(
             width=config.width,
@@ -103,7 +147,7 @@ def build_gan(config: TrainConfig, image_shape):
             synchronized_batchnorm=config.strategy is not None,
             **common,
         )
-    gan = GAN(
+    gan = trainer(
         generator,
         discriminator,
         latent_dim=config.latent_dim,
@@ -143,6 +187,18 @@ def check_first_batch(dataset):
             f"Received: range=[{low}, {high}]"
         )
     return images.shape[1:]
+
+
+def _first_images(dataset, count):
+    """Up to `count` images from the start of `dataset`, as one array."""
+    batches, total = [], 0
+    for batch in dataset:
+        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        batches.append(np.asarray(images))
+        total += len(batches[-1])
+        if total >= count:
+            break
+    return np.concatenate(batches)[:count]
 
 
 def _strategy(name):
@@ -218,8 +274,11 @@ def train(
             drop_remainder=True,
         )
     image_shape = check_first_batch(dataset)
+    images = None
+    if config.model == "draw":
+        images = _first_images(dataset, CANVAS_INIT_IMAGES)
     with strategy.scope():
-        gan = build_gan(config, image_shape)
+        gan = build_gan(config, image_shape, images)
 
     chunk = steps_per_epoch(config.steps, min(config.sample_every, 500))
     tensorboard_dir = out / "tensorboard" if tensorboard else None

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from kgan import cli
 from kgan.callbacks import NonFiniteLossError
+from kgan.data import load
 from kgan.metrics.evaluate import has_classifier
 from kgan.training import TrainConfig, steps_per_epoch, train
 
@@ -296,3 +297,33 @@ def test_mirrored_strategy_option_trains(tmp_path):
     gan = train(config, tmp_path, verbose=0)
     assert gan.distribute_strategy.num_replicas_in_sync >= 1
     assert (tmp_path / "gan.keras").exists()
+
+
+def test_draw_model_defaults():
+    config = TrainConfig.for_model("draw", batch_size=8)
+    settings = (config.batch_size, config.learning_rate, config.beta_1)
+    assert settings == (8, 3.75e-4, 0.75)
+    assert TrainConfig.for_model("dcgan").batch_size == TrainConfig().batch_size
+    with pytest.raises(ValueError, match="Received: attention_n=1"):
+        TrainConfig.for_model("draw", attention_n=1).validate()
+    with pytest.raises(ValueError, match="Received: rnn_cell='tree'"):
+        TrainConfig.for_model("draw", rnn_cell="tree").validate()
+
+
+def test_train_draw_command(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "draw", "--steps", "4", "--sample-every", "2"]
+    args += ["--batch-size", "8", "--latent-dim", "4", "--attention-n", "3"]
+    args += ["--draw-steps", "2", "--rnn-units", "8", "--eval-n", "100"]
+    cli.main(args + ["--out", str(out)])
+    config = json.loads((out / "config.json").read_text())
+    assert (config["batch_size"], config["learning_rate"]) == (8, 3.75e-4)
+    generator = keras.saving.load_model(out / "generator.keras")
+    assert generator.input_shape == (None, 2, 4)
+    # c_0 starts at the mean image of 2,000 training images and moves little
+    # in 4 steps: it is close to the mean image of all of them.
+    real = np.concatenate(list(load("mnist", "train", batch_size=1000)))
+    canvas = np.tanh(generator.get_layer("g_canvas").initial_canvas.numpy())
+    assert np.abs(canvas - real.mean(axis=0)).mean() < 0.05
+    assert np.corrcoef(canvas.ravel(), real.mean(axis=0).ravel())[0, 1] > 0.98
+    assert (out / "samples" / "final.png").exists()
