@@ -72,6 +72,13 @@ def _add_train(subparsers):
         help="DCGAN filter multiplier (1.0: 64-128 filters at 28 px)",
     )
     parser.add_argument(
+        "--refine-layers",
+        type=int,
+        default=DEFAULTS.refine_layers,
+        help="DCGAN: stride-1 transposed convolutions added to the generator "
+        "at each resolution (0: Radford's generator)",
+    )
+    parser.add_argument(
         "--loss",
         default=DEFAULTS.loss,
         choices=["minimax", "non_saturating", "wgan_gp", "hinge", "lsgan"],
@@ -185,6 +192,7 @@ def _train(args):
         seed=args.seed,
         latent_dim=args.latent_dim,
         width=args.width,
+        refine_layers=args.refine_layers,
         loss=args.loss,
         d_steps=args.d_steps,
         ema=args.ema or None,

@@ -46,6 +46,7 @@ class TrainConfig:
     seed: int = 0
     latent_dim: int = 100
     width: float = 0.5
+    refine_layers: int = 1
     loss: str = "non_saturating"
     d_steps: int = 1
     learning_rate: float = 2e-4
@@ -93,6 +94,11 @@ class TrainConfig:
             raise ValueError(
                 "`attention_n` (the DRAW grid size) must be an integer >= 2. "
                 f"Received: attention_n={self.attention_n!r}"
+            )
+        if not isinstance(self.refine_layers, int) or self.refine_layers < 0:
+            raise ValueError(
+                "`refine_layers` must be a non-negative integer. "
+                f"Received: refine_layers={self.refine_layers!r}"
             )
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(
@@ -143,6 +149,7 @@ def build_gan(config: TrainConfig, image_shape, images=None):
     else:
         generator, discriminator = dcgan(
             width=config.width,
+            refine_layers=config.refine_layers,
             activation=config.activation,
             synchronized_batchnorm=config.strategy is not None,
             **common,

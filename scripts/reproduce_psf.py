@@ -85,6 +85,7 @@ def run_one(dataset, activation, seed, args, out_root):
         seed=seed,
         width=args.width,
         ema=None,  # the paper's plain DCGAN: samples from the trained generator
+        refine_layers=0,  # and Radford's generator, as in the paper
         sample_every=max(1, steps // 4),
         eval_n=args.eval_n,
     )

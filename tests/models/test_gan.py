@@ -181,6 +181,26 @@ def test_dcgan_width_multiplier_scales_filters():
     )
 
 
+@pytest.mark.parametrize("size", [28, 64])
+def test_dcgan_refine_layers_keep_each_resolution(size):
+    plain, _ = dcgan(image_shape=(size, size, 1), width=0.25)
+    refined, _ = dcgan(image_shape=(size, size, 1), width=0.25, refine_layers=2)
+
+    def deconvs(model):
+        kind = keras.layers.Conv2DTranspose
+        return [layer for layer in model.layers if isinstance(layer, kind)]
+
+    strides = [la.strides[0] for la in deconvs(refined)]
+    upsamplings = strides.count(2)
+    assert upsamplings == len(deconvs(plain))
+    # two stride-1 layers before each upsampling, each keeping the map's shape
+    assert strides == ([1, 1, 2] * upsamplings)
+    for layer in deconvs(refined):
+        if layer.strides[0] == 1:
+            assert layer.input.shape == layer.output.shape
+    assert refined.output_shape == plain.output_shape
+
+
 def test_vanilla_shapes():
     generator, discriminator = vanilla(activation="psf")
     assert generator.output_shape == (None, 28, 28, 1)
@@ -196,6 +216,8 @@ def test_network_bad_arguments():
         dcgan(activation="relu")
     with pytest.raises(ValueError, match="Received: width=0"):
         dcgan(width=0)
+    with pytest.raises(ValueError, match="Received: refine_layers=-1"):
+        dcgan(refine_layers=-1)
 
 
 def test_synchronized_batchnorm_option():
