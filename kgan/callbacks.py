@@ -11,6 +11,7 @@ import numpy as np
 
 from kgan.files import atomic_path
 from kgan.images import make_grid, save_png
+from kgan.plots import pyplot, save_figure
 
 
 def global_step(model):
@@ -154,13 +155,8 @@ class LossHistory(keras.callbacks.Callback):
     def plot(self):
         if self.plot_path is None or not self.rows:
             return
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         steps = [r["step"] for r in self.rows]
-        figure, axis = plt.subplots(figsize=(8, 4))
+        figure, axis = pyplot().subplots(figsize=(8, 4))
         for key in self._keys:
             axis.plot(
                 steps, [r.get(key, math.nan) for r in self.rows], label=key, lw=0.8
@@ -169,10 +165,7 @@ class LossHistory(keras.callbacks.Callback):
         axis.set_ylabel("loss")
         axis.legend()
         axis.grid(alpha=0.3)
-        figure.tight_layout()
-        with atomic_path(self.plot_path) as partial:
-            figure.savefig(partial, dpi=100)
-        plt.close(figure)
+        save_figure(figure, self.plot_path)
 
 
 def _format(value):

@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kgan.files import atomic_path  # noqa: E402
+from kgan.plots import pyplot, save_figure  # noqa: E402
 from kgan.training import TrainConfig, train  # noqa: E402
 
 ACTIVATIONS = ("lrelu", "psf")
@@ -170,7 +171,7 @@ def markdown_table(summary):
 
 def plot_losses(dataset, runs, path):
     """The paper's loss figures: D and G losses of each model over steps."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     for axis, activation in zip(axes, ACTIVATIONS, strict=True):
         rows = read_csv(runs[activation] / "losses.csv")
@@ -184,22 +185,22 @@ def plot_losses(dataset, runs, path):
         axis.grid(alpha=0.3)
         axis.legend()
     axes[0].set_ylabel("loss")
-    _save_figure(figure, path)
+    save_figure(figure, path)
 
 
 def plot_samples(dataset, runs, path):
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 5.3))
     for axis, activation in zip(axes, ACTIVATIONS, strict=True):
         image = plt.imread(runs[activation] / "samples" / "final.png")
         axis.imshow(image, cmap="gray")
         axis.set_title(f"{activation.upper()} ({runs[activation].name})")
         axis.axis("off")
-    _save_figure(figure, path)
+    save_figure(figure, path)
 
 
 def plot_alphas(dataset, psf_runs, path):
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     for run_index, run in enumerate(psf_runs):
         rows = read_csv(run / "alpha.csv")
@@ -223,24 +224,7 @@ def plot_alphas(dataset, psf_runs, path):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     axes[0].set_ylabel("alpha")
-    _save_figure(figure, path)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save_figure(figure, path):
-    plt = _pyplot()
-    figure.tight_layout()
-    with atomic_path(path) as partial:
-        figure.savefig(partial, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def main(argv=None):
