@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from keras.src import testing
 
 from kgan import export
 from kgan.models import DRAWGAN, draw
@@ -157,3 +158,24 @@ def test_generator_exports_with_builtin_ops(cell, tmp_path):
     assert export.verify(path, generator, n=8) < 1e-4
     assert not [op for op in export.operator_names(path) if op.startswith("CUSTOM")]
     assert export.LiteRTGenerator(path).latent_shape == (4, 8)
+
+
+class DrawBlocksHarnessTest(testing.TestCase):
+    def test_canvas_layer_harness(self):
+        self.run_layer_test(
+            DrawCanvas,
+            init_kwargs={"n": 2, "image_shape": (6, 5, 1)},
+            input_shape=(2, 3, 4),
+            expected_output_shape=((2, 6, 5, 1), (2, 3, 6, 5, 1), (2, 3, 5)),
+            expected_num_trainable_weights=5,
+        )
+
+    def test_reader_layer_harness(self):
+        for cell in ("lstm", "gru", "simple"):  # 3 cell weights + the read's 2
+            self.run_layer_test(
+                DrawReader,
+                init_kwargs={"n": 2, "steps": 2, "units": 3, "cell": cell},
+                input_shape=(2, 6, 6, 1),
+                expected_output_shape=(2, 3),
+                expected_num_trainable_weights=5,
+            )
