@@ -56,30 +56,50 @@ def laplacian_pyramid(images, levels):
     return pyramid
 
 
-def _descriptors(level, rng, patch_size, patches_per_image):
-    """Random `patch_size`^2 neighbourhoods of every image, normalised per
-    channel over the whole set, flattened to `(N * patches, C * p * p)`."""
-    n, height, width, channels = level.shape
-    if height < patch_size or width < patch_size:
-        raise ValueError(
-            f"A pyramid level is smaller than the {patch_size}x{patch_size} "
-            f"neighbourhood. Received: level shape={(height, width)}"
-        )
-    top = rng.integers(0, height - patch_size + 1, size=(n, patches_per_image))
-    left = rng.integers(0, width - patch_size + 1, size=(n, patches_per_image))
-    windows = sliding_window_view(level, (patch_size, patch_size), axis=(1, 2))
-    patches = windows[np.arange(n)[:, None], top, left]  # (n, patches, C, p, p)
-    patches = patches.reshape(n * patches_per_image, channels, -1)
-    for c in range(channels):
-        values = patches[:, c]
-        # Row sums of 49 values in float32, then a float64 total: accurate
+class _Descriptors:
+    """Random neighbourhoods of one pyramid level of an image set, with the
+    per-channel normalisation PGGAN applies over the whole set.
+
+    The normalisation is affine per channel, so it is folded into each
+    projection (`project`) instead of being written over the descriptors:
+    `(x - m) / s . d = x . (d / s) - (m / s) . d`.
+    """
+
+    def __init__(self, level, rng, patch_size, patches_per_image):
+        n, height, width, channels = level.shape
+        if height < patch_size or width < patch_size:
+            raise ValueError(
+                f"A pyramid level is smaller than the {patch_size}x{patch_size} "
+                f"neighbourhood. Received: level shape={(height, width)}"
+            )
+        top = rng.integers(0, height - patch_size + 1, size=(n, patches_per_image))
+        left = rng.integers(0, width - patch_size + 1, size=(n, patches_per_image))
+        windows = sliding_window_view(level, (patch_size, patch_size), axis=(1, 2))
+        patches = windows[np.arange(n)[:, None], top, left]  # (n, patches, C, p, p)
+        self.values = patches.reshape(n * patches_per_image, -1)  # channel-major
+        per_channel = self.values.reshape(len(self.values), channels, -1)
+        count = per_channel.shape[0] * per_channel.shape[2]
+        # Row sums of p*p values in float32, then float64 totals: accurate
         # and several times faster than a float64 reduction over both axes.
-        mean = values.sum(axis=1).sum(dtype=np.float64) / values.size
-        centred = values - np.float32(mean)
-        variance = np.square(centred).sum(axis=1).sum(dtype=np.float64) / values.size
+        mean = per_channel.sum(axis=2).sum(axis=0, dtype=np.float64) / count
+        squares = np.einsum("ncj,ncj->nc", per_channel, per_channel)
+        variance = squares.sum(axis=0, dtype=np.float64) / count - mean**2
+        std = np.sqrt(np.maximum(variance, 0.0))
         # A constant channel (e.g. an all-black set) has no spread to normalise.
-        patches[:, c] = centred / np.float32(np.sqrt(variance) or 1.0)
-    return patches.reshape(len(patches), -1)
+        std[std == 0] = 1.0
+        pixels = per_channel.shape[2]
+        self.scale = np.repeat(1.0 / std, pixels).astype(np.float32)
+        self.offset = np.repeat(mean / std, pixels).astype(np.float32)
+
+    def __len__(self):
+        return len(self.values)
+
+    def project(self, directions):
+        """Projections `(directions, N)` of the normalised descriptors on
+        the columns of `directions` `(C * p * p, directions)`."""
+        scaled = directions * self.scale[:, None]
+        # (directions, N) so that every projection is a contiguous row.
+        return scaled.T @ self.values.T - (self.offset @ directions)[:, None]
 
 
 def _quantile_rows(projections, count):
@@ -97,15 +117,23 @@ def sliced_wasserstein(a, b, rng, repeats=4, directions=128):
     Both are projected on the same random unit directions; the sorted
     projections are compared as 1-D distributions (mean absolute
     difference). Sets of different sizes are compared at `min(len)` quantiles.
+
+    Args:
+        a: Descriptors `(N, D)` as an array, or a `_Descriptors` set (then
+            normalised per channel as PGGAN does).
+        b: Descriptors `(M, D)`, likewise.
+        rng: NumPy generator of the directions.
+        repeats: Independent draws of directions.
+        directions: Directions per draw.
     """
     count = min(len(a), len(b))
+    dimensions = a.values.shape[1] if isinstance(a, _Descriptors) else a.shape[1]
     results = []
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         for _ in range(repeats):
-            dirs = rng.standard_normal((a.shape[1], directions)).astype(np.float32)
+            dirs = rng.standard_normal((dimensions, directions)).astype(np.float32)
             dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))
-            # (directions, N) so that every projection is a contiguous row.
-            proj_a, proj_b = dirs.T @ a.T, dirs.T @ b.T
+            proj_a, proj_b = _project(a, dirs), _project(b, dirs)
 
             def distance_sum(rows, proj_a=proj_a, proj_b=proj_b):
                 sorted_a = _quantile_rows(proj_a[rows], count)
@@ -116,6 +144,12 @@ def sliced_wasserstein(a, b, rng, repeats=4, directions=128):
             blocks = [slice(i, i + 8) for i in range(0, directions, 8)]
             results.append(sum(pool.map(distance_sum, blocks)) / (directions * count))
     return float(np.mean(results))
+
+
+def _project(descriptors, directions):
+    if isinstance(descriptors, _Descriptors):
+        return descriptors.project(directions)
+    return directions.T @ np.asarray(descriptors, np.float32).T
 
 
 def pyramid_resolutions(size, min_resolution=16):
@@ -169,8 +203,8 @@ def swd(
     for resolution, real_level, fake_level in zip(
         resolutions, real_levels, fake_levels, strict=True
     ):
-        a = _descriptors(real_level, rng, patch_size, patches_per_image)
-        b = _descriptors(fake_level, rng, patch_size, patches_per_image)
+        a = _Descriptors(real_level, rng, patch_size, patches_per_image)
+        b = _Descriptors(fake_level, rng, patch_size, patches_per_image)
         result[resolution] = 1e3 * sliced_wasserstein(a, b, rng, repeats, directions)
     result["mean"] = float(np.mean(list(result.values())))
     return result
