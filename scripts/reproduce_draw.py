@@ -141,6 +141,20 @@ def step_influence(gan, n, seed):
     return influence
 
 
+def write_statistics(gan, n, seed):
+    """Per step: the share of writes whose grid centre lies on the canvas,
+    and the median write intensity gamma (the write is scaled by 1/gamma)."""
+    _, _, attention = gan.generate(n, seed=seed, return_steps=True)
+    height, width = gan.image_shape[:2]
+    center_x, center_y, gamma = attention[..., 0], attention[..., 1], attention[..., 4]
+    on_canvas = (center_x >= 1) & (center_x <= width) & (center_y >= 1)
+    on_canvas &= center_y <= height
+    return {
+        "on_canvas_share": on_canvas.mean(axis=0).tolist(),
+        "gamma_median": np.median(gamma, axis=0).tolist(),
+    }
+
+
 def condition_metrics(gan, evaluator, n, seed):
     """Each z_t condition's images and their classifier metrics."""
     from kgan.images import to_uint8
@@ -268,6 +282,7 @@ def main(argv=None):
         )
         probes[name] = {
             "step_influence": step_influence(gan, args.probe_n, args.seed),
+            "writes": write_statistics(gan, args.probe_n, args.seed),
             "z_conditions": conditions,
         }
     plot_samples(runs, results / "draw_samples.png")

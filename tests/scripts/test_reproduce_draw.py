@@ -60,6 +60,9 @@ def test_short_protocol_end_to_end(reproduce_draw, tmp_path):
         assert len(probe["step_influence"]) == 6
         assert all(v > 0 for v in probe["step_influence"])
         assert len(probe["z_conditions"]) == 11
+        for values in probe["writes"].values():
+            assert len(values) == 6
+        assert all(0 <= v <= 1 for v in probe["writes"]["on_canvas_share"])
     for figure in (
         "draw_steps_5x5",
         "draw_steps_4x4",
