@@ -1,19 +1,14 @@
-import importlib.util
 import json
-import pathlib
 
 import numpy as np
 import pytest
 
-SCRIPT = pathlib.Path(__file__).parents[2] / "scripts" / "reproduce_draw.py"
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def reproduce_draw():
-    spec = importlib.util.spec_from_file_location("reproduce_draw", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("reproduce_draw")
 
 
 def test_sharpness_drops_with_blur(reproduce_draw):

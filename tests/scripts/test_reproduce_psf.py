@@ -1,20 +1,15 @@
-import importlib.util
 import json
-import pathlib
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-SCRIPT = pathlib.Path(__file__).parents[2] / "scripts" / "reproduce_psf.py"
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def reproduce_psf():
-    spec = importlib.util.spec_from_file_location("reproduce_psf", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("reproduce_psf")
 
 
 def test_loss_volatility_is_the_std_of_the_last_fifth(reproduce_psf):
