@@ -45,7 +45,7 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     latent_dim: int = 100
-    width: float = 0.5
+    width: float = 1.0
     refine_layers: int = 1
     loss: str = "non_saturating"
     d_steps: int = 1
