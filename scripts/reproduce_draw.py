@@ -2,6 +2,8 @@
 
     python scripts/reproduce_draw.py                 # the paper's protocol
     python scripts/reproduce_draw.py --epochs-scale 0.25   # a shorter one
+    python scripts/reproduce_draw.py --models draw_5x5 --epochs-scale 7.5 \
+        --runs runs/draw_long --results results/draw_paper_steps  # the paper's steps
 
 Kataoka, Matsubara and Uehara train a GAN whose generator writes the image
 in T = 6 attentive steps and whose discriminator reads it in 6 glimpses
@@ -192,7 +194,7 @@ def plot_conditions(images, title, path):
 def plot_samples(runs, path):
     plt = pyplot()
     figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 5.3))
-    for axis, (name, run) in zip(axes, runs.items(), strict=True):
+    for axis, (name, run) in zip(np.atleast_1d(axes), runs.items(), strict=True):
         axis.imshow(plt.imread(run / "samples" / "final.png"), cmap="gray")
         axis.set_title(name)
         axis.axis("off")
@@ -204,7 +206,7 @@ def plot_losses(runs, path):
 
     plt = pyplot()
     figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 3.6))
-    for axis, (name, run) in zip(axes, runs.items(), strict=True):
+    for axis, (name, run) in zip(np.atleast_1d(axes), runs.items(), strict=True):
         with open(run / "losses.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         steps = [int(r["step"]) for r in rows]
@@ -224,6 +226,13 @@ def main(argv=None):
         type=float,
         default=1.0,
         help="multiplies every model's epochs (1: the paper's 49, 71 and 99)",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(MODELS),
+        default=list(MODELS),
+        help="models to train and compare",
     )
     parser.add_argument("--units", type=int, default=256, help="RNN units (paper: 256)")
     parser.add_argument("--seed", type=int, default=0)
@@ -246,7 +255,7 @@ def main(argv=None):
 
     out_root, results = pathlib.Path(args.runs), pathlib.Path(args.results)
     runs, records = {}, {}
-    for name in MODELS:
+    for name in args.models:
         print(f"== {name}", flush=True)
         runs[name], records[name] = run_model(name, args, out_root)
 
@@ -299,7 +308,7 @@ def main(argv=None):
             "seed": args.seed,
             "eval_n": args.eval_n,
             "probe_n": args.probe_n,
-            "models": MODELS,
+            "models": {name: MODELS[name] for name in args.models},
             "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
         },
         "records": records,
