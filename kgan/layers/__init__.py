@@ -2,6 +2,7 @@
 
 from kgan.layers.draw_attention import DrawRead, DrawWrite, draw_filterbank
 from kgan.layers.equalized import EqualizedConv2D, EqualizedDense
+from kgan.layers.fade_in import FadeIn
 from kgan.layers.minibatch_stddev import MinibatchStdDev
 from kgan.layers.parametric_softsign import ParametricSoftsign
 from kgan.layers.pixel_normalization import PixelNormalization
@@ -12,6 +13,7 @@ __all__ = [
     "DrawWrite",
     "EqualizedConv2D",
     "EqualizedDense",
+    "FadeIn",
     "MinibatchStdDev",
     "ParametricSoftsign",
     "PixelNormalization",
