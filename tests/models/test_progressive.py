@@ -1,3 +1,5 @@
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from kgan.models.progressive import (
     filters_at,
     resolution_levels,
 )
+from kgan.models.progressive_schedule import phase_at, phases
 
 SMALL = dict(resolution=16, channels=3, fmap_base=64, fmap_max=16)
 
@@ -158,3 +161,22 @@ class FadeInTest(testing.TestCase):
             FadeIn(initial_alpha=1.5)
         with pytest.raises(ValueError, match="same shape"):
             FadeIn()([keras.Input((4, 4, 3)), keras.Input((4, 4, 2))])
+
+
+def test_schedule_follows_images_shown():
+    schedule = phases([4, 8, 16], training_kimg=2, transition_kimg=1)
+    assert [(p.resolution, p.fading, p.start, p.end) for p in schedule] == [
+        (4, False, 0, 2000),
+        (8, True, 2000, 3000),
+        (8, False, 3000, 5000),
+        (16, True, 5000, 6000),
+        (16, False, 6000, math.inf),
+    ]
+    assert phase_at(schedule, 0).resolution == 4
+    fading = phase_at(schedule, 2500)
+    assert (fading.resolution, fading.fading) == (8, True)
+    assert fading.alpha(2500) == 0.5 and fading.alpha(2000) == 0.0
+    assert phase_at(schedule, 4999).alpha(4999) == 1.0
+    assert phase_at(schedule, 10**9).resolution == 16
+    with pytest.raises(ValueError, match="Received: transition_kimg=0"):
+        phases([4, 8], 1, 0)
