@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+
+from kgan.models.progressive_gan import ProgressiveGAN
+from kgan.models.progressive_schedule import Phase, phases
+
+SMALL = dict(resolution=16, channels=1, fmap_base=32, fmap_max=8)
+
+
+def real_images(n=16, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, size=(n, size, size, 1)).astype("float32")
+
+
+def weights_of(gan, prefix):
+    return {
+        layer.name: [w.copy() for w in layer.get_weights()]
+        for layer in gan.network_layers
+        if layer.name.startswith(prefix)
+    }
+
+
+def changed(before, gan, prefix):
+    after = weights_of(gan, prefix)
+    return {
+        name
+        for name, values in before.items()
+        if any(
+            np.abs(a - b).max() > 0 for a, b in zip(values, after[name], strict=True)
+        )
+    }
+
+
+@pytest.fixture
+def gan():
+    model = ProgressiveGAN(**SMALL, ema=0.9)
+    model.compile()
+    return model
+
+
+def test_a_low_level_step_touches_only_its_layers(gan):
+    gan.set_phase(Phase(8, True, 0, 64))
+    g_before, d_before = weights_of(gan, "g_"), weights_of(gan, "d_")
+    history = gan.fit(real_images(), batch_size=8, epochs=1, verbose=0)
+    assert np.all(np.isfinite(history.history["d_loss"]))
+    # The trained layers of levels 4 and 8, and the fade-in alpha.
+    assert changed(g_before, gan, "g_") == {
+        "g_8_fade",
+        "g_4_dense",
+        "g_4_conv",
+        "g_4_torgb",
+        "g_8_conv0",
+        "g_8_conv1",
+        "g_8_torgb",
+    }
+    assert changed(d_before, gan, "d_") == {
+        "d_8_fade",
+        "d_4_fromrgb",
+        "d_8_fromrgb",
+        "d_8_conv0",
+        "d_8_conv1",
+        "d_4_conv",
+        "d_4_dense",
+        "d_4_score",
+    }
+
+
+def test_fade_in_alpha_follows_images_shown(gan):
+    gan.set_phase(Phase(8, True, 0, 64))
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    assert float(gan.images_shown.numpy()) == 16
+    g_fade, d_fade = gan.networks.fade_layers(8)
+    # alpha is set before each step from the images shown after it: 16 / 64
+    assert float(g_fade.alpha.numpy()) == pytest.approx(0.25)
+    assert float(d_fade.alpha.numpy()) == pytest.approx(0.25)
+    assert float(gan.ema_networks.fade_layers(8)[0].alpha.numpy()) == pytest.approx(
+        0.25
+    )
+    gan.fit(real_images(16), batch_size=8, epochs=3, verbose=0)
+    assert float(g_fade.alpha.numpy()) == pytest.approx(1.0)
+
+
+def test_real_images_are_pooled_and_faded(gan):
+    gan.set_phase(Phase(8, True, 0, 100))
+    real = real_images(2, 16)
+    pooled = real.reshape(2, 8, 2, 8, 2, 1).mean(axis=(2, 4))
+    coarse = pooled.reshape(2, 4, 2, 4, 2, 1).mean(axis=(2, 4))
+    coarse = coarse.repeat(2, axis=1).repeat(2, axis=2)
+    for alpha in (0.0, 0.3, 1.0):
+        got = gan._real_at_level(real, alpha)
+        np.testing.assert_allclose(got, coarse + alpha * (pooled - coarse), atol=1e-6)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        gan._real_at_level(real_images(2, 12), 1.0)
+
+
+def test_growing_through_every_phase(gan):
+    schedule = phases(gan.networks.levels, training_kimg=0.016, transition_kimg=0.016)
+    for phase in schedule[:-1]:
+        gan.set_phase(phase)
+        gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+        assert gan.generate(3, seed=0).shape == (
+            3,
+            phase.resolution,
+            phase.resolution,
+            1,
+        )
+    assert float(gan.images_shown.numpy()) == 16 * (len(schedule) - 1)
+
+
+def test_ema_generator_lags_the_trained_one(gan):
+    gan.fit(real_images(16), batch_size=8, epochs=2, verbose=0)
+    z = np.random.default_rng(0).normal(size=(2, gan.latent_dim)).astype("float32")
+    trained = gan.generator(z)
+    averaged = gan.sampler(z)
+    assert np.abs(np.asarray(trained) - np.asarray(averaged)).max() > 0
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="Received: ema=1.0"):
+        ProgressiveGAN(**SMALL, ema=1.0)
+    with pytest.raises(ValueError, match="Received: drift=-1"):
+        ProgressiveGAN(**SMALL, drift=-1)
