@@ -142,9 +142,7 @@ class DrawReader(keras.layers.Layer):
         when `return_attention=True`.
     """
 
-    def __init__(
-        self, n, steps, units, cell="lstm", return_attention=False, **kwargs
-    ):
+    def __init__(self, n, steps, units, cell="lstm", return_attention=False, **kwargs):
         super().__init__(**kwargs)
         _check_cell(cell)
         _check_positive(steps=steps, units=units)
@@ -282,9 +280,7 @@ class DRAWGAN(GAN):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
         self.steps = self.latent_shape[0]
 
-    def generate(
-        self, n, z=None, seed=None, return_steps=False, batch_size=256
-    ):
+    def generate(self, n, z=None, seed=None, return_steps=False, batch_size=256):
         """Generates `n` images, optionally with the canvas of every step.
 
         Args:

@@ -142,13 +142,14 @@ class ProgressiveGAN(keras.Model):
         self.phase = phase
         self.train_function = None
 
-    @property
-    def generator(self):
-        """The generator of the current level (trained)."""
+    # Methods, not properties: Keras saves the models that attributes hold,
+    # and these change with the phase, so their layers would be saved under
+    # paths that a model loading at another phase does not have.
+    def level_generator(self):
+        """The generator of the current level (the one trained)."""
         return self.networks.generator(self.phase.resolution, self.phase.fading)
 
-    @property
-    def discriminator(self):
+    def level_discriminator(self):
         """The discriminator of the current level."""
         return self.networks.discriminator(self.phase.resolution, self.phase.fading)
 
@@ -160,7 +161,10 @@ class ProgressiveGAN(keras.Model):
     @property
     def sampler(self):
         """The generator of the current level used for samples: the moving
-        average when there is one, without fade at a stable level."""
+        average when there is one, without fade at a stable level.
+
+        (Keras visits attributes in name order, so `network_layers` and
+        `ema_layers` are saved before this property's model.)"""
         networks = self.ema_networks or self.networks
         return networks.generator(self.phase.resolution, self.phase.fading)
 
@@ -217,6 +221,7 @@ class ProgressiveGAN(keras.Model):
     def train_step(self, real):
         if isinstance(real, (tuple, list)):
             real = real[0]
+        generator, discriminator = self.level_generator(), self.level_discriminator()
         batch = tf.shape(real)[0]
         alpha = self._alpha(batch)
         real = self._real_at_level(real, alpha)
@@ -225,28 +230,28 @@ class ProgressiveGAN(keras.Model):
             (batch, self.latent_dim), seed=self.seed_generator.next()
         )
         with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            real_scores = tf.cast(self.discriminator(real, training=True), tf.float32)
-            fake_scores = tf.cast(self.discriminator(fake, training=True), tf.float32)
+            fake = generator(z, training=True)
+            real_scores = tf.cast(discriminator(real, training=True), tf.float32)
+            fake_scores = tf.cast(discriminator(fake, training=True), tf.float32)
             mix = tf.random.stateless_uniform((batch,), seed=self.seed_generator.next())
-            gp = gan_losses.gradient_penalty(self.discriminator, real, fake, mix)
+            gp = gan_losses.gradient_penalty(discriminator, real, fake, mix)
             d_loss = tf.reduce_mean(
                 gan_losses.wasserstein_discriminator(real_scores, fake_scores)
                 + self.gp_weight * gp
                 + self.drift * tf.square(real_scores[:, 0])
             )
-        d_vars = self.discriminator.trainable_variables
+        d_vars = discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(d_loss, d_vars), d_vars)
 
         z = tf.random.stateless_normal(
             (batch, self.latent_dim), seed=self.seed_generator.next()
         )
         with tf.GradientTape() as tape:
-            fake_scores = self.discriminator(self.generator(z, training=True))
+            fake_scores = discriminator(generator(z, training=True))
             g_loss = tf.reduce_mean(
                 gan_losses.wasserstein_generator(tf.cast(fake_scores, tf.float32))
             )
-        g_vars = self.generator.trainable_variables
+        g_vars = generator.trainable_variables
         self.g_optimizer.apply(tape.gradient(g_loss, g_vars), g_vars)
         if self.ema_networks is not None:
             self._update_ema()
@@ -255,10 +260,14 @@ class ProgressiveGAN(keras.Model):
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.gp_tracker.update_state(tf.reduce_mean(gp))
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        # Shown by the progress bar: where the growth stands.
+        logs["resolution"] = tf.constant(float(self.phase.resolution))
+        logs["alpha"] = alpha
+        return logs
 
     def _update_ema(self):
-        level = {id(v) for v in self.generator.trainable_variables}
+        level = {id(v) for v in self.level_generator().trainable_variables}
         for average, layer in zip(self.ema_layers, self.network_layers, strict=True):
             for a, w in zip(average.weights, layer.weights, strict=True):
                 if id(w) in level:  # only this level's weights move

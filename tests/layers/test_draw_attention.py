@@ -70,8 +70,13 @@ class FilterbankTest(testing.TestCase):
 
     def test_rows_sum_to_one_and_off_image_rows_vanish(self):
         f_y, f_x = draw_filterbank(
-            np.array([14.0]), np.array([-500.0]), np.array([1.0]),
-            np.array([1.0]), 28, 28, 4,
+            np.array([14.0]),
+            np.array([-500.0]),
+            np.array([1.0]),
+            np.array([1.0]),
+            28,
+            28,
+            4,
         )
         self.assertAllClose(np.sum(f_x, axis=-1), np.ones((1, 4)), atol=1e-6)
         self.assertAllClose(f_y, np.zeros((1, 4, 28)))

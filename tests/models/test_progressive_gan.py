@@ -110,7 +110,7 @@ def test_growing_through_every_phase(gan):
 def test_ema_generator_lags_the_trained_one(gan):
     gan.fit(real_images(16), batch_size=8, epochs=2, verbose=0)
     z = np.random.default_rng(0).normal(size=(2, gan.latent_dim)).astype("float32")
-    trained = gan.generator(z)
+    trained = gan.level_generator()(z)
     averaged = gan.sampler(z)
     assert np.abs(np.asarray(trained) - np.asarray(averaged)).max() > 0
 
@@ -120,3 +120,15 @@ def test_bad_arguments():
         ProgressiveGAN(**SMALL, ema=1.0)
     with pytest.raises(ValueError, match="Received: drift=-1"):
         ProgressiveGAN(**SMALL, drift=-1)
+
+
+def test_final_ema_generator_exports_with_builtin_ops(gan, tmp_path):
+    from kgan import export
+
+    gan.set_phase(Phase(16, False, 0, float("inf")))
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    generator = gan.sampler
+    assert generator is gan.ema_networks.generator(16)
+    path = export.to_litert(generator, tmp_path / "progan.tflite")
+    assert export.verify(path, generator, n=4) < 1e-4
+    assert not [op for op in export.operator_names(path) if op.startswith("CUSTOM")]
