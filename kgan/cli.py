@@ -9,9 +9,11 @@ import sys
 # Keep TensorFlow's C++ start-up chatter out of the command's output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from kgan.progressive_training import ProgressiveConfig
 from kgan.training import MODEL_DEFAULTS, MODELS, STRATEGIES, TrainConfig
 
 DEFAULTS = TrainConfig()
+PROGRESSIVE = ProgressiveConfig()
 
 
 def _add_train(subparsers):
@@ -24,9 +26,10 @@ def _add_train(subparsers):
     )
     parser.add_argument(
         "model",
-        choices=MODELS,
+        choices=MODELS + ("progan",),
         help="gan: Goodfellow's MLP GAN; dcgan: Radford's convolutional GAN; "
-        "draw: GAN with DRAW attention (recurrent generator and discriminator)",
+        "draw: GAN with DRAW attention (recurrent generator and discriminator); "
+        "progan: Progressive GAN (its options are in their own group below)",
     )
     parser.add_argument(
         "--dataset",
@@ -164,6 +167,40 @@ def _add_train(subparsers):
     parser.add_argument(
         "--no-xla", action="store_true", help="do not compile the train step with XLA"
     )
+    progressive = parser.add_argument_group(
+        "progan",
+        "Progressive GAN options; progan also takes --dataset, --seed, --ema, "
+        "--no-xla, --out and --resume, and no other option above",
+    )
+    progressive.add_argument(
+        "--resolution",
+        type=int,
+        default=PROGRESSIVE.resolution,
+        help="final resolution (MNIST and Fashion-MNIST are padded to 32)",
+    )
+    progressive.add_argument(
+        "--kimg",
+        type=float,
+        default=PROGRESSIVE.kimg,
+        help="thousands of real images to show in all",
+    )
+    progressive.add_argument(
+        "--lod-training-kimg",
+        type=float,
+        default=PROGRESSIVE.lod_training_kimg,
+        help="thousands of images of stable training per level",
+    )
+    progressive.add_argument(
+        "--lod-transition-kimg",
+        type=float,
+        default=PROGRESSIVE.lod_transition_kimg,
+        help="thousands of images of each fade-in",
+    )
+    progressive.add_argument(
+        "--batch-sizes",
+        default=",".join(f"{k}:{v}" for k, v in PROGRESSIVE.batch_sizes.items()),
+        help="batch size per resolution, as RES:BATCH,...",
+    )
     parser.add_argument("--out", default="runs/MODEL", help="run folder")
     parser.add_argument(
         "--resume",
@@ -175,11 +212,63 @@ def _add_train(subparsers):
         action="store_true",
         help="also write TensorBoard logs of losses and grids to OUT/tensorboard",
     )
-    parser.set_defaults(handler=_train)
+    parser.set_defaults(handler=lambda args: _train(args, parser))
 
 
-def _train(args):
+def _batch_sizes(text):
+    try:
+        pairs = [item.split(":") for item in text.split(",")]
+        return {str(int(res)): int(batch) for res, batch in pairs}
+    except ValueError as error:
+        raise ValueError(
+            "--batch-sizes must read RES:BATCH,RES:BATCH,... "
+            f"Received: batch_sizes={text!r}"
+        ) from error
+
+
+# Options of `kgan train` that the Progressive GAN does not take.
+NOT_FOR_PROGAN = (
+    "activation", "steps", "batch_size", "latent_dim", "width", "refine_layers",
+    "loss", "d_steps", "lr", "beta1", "sample_every", "eval_every", "eval_n",
+    "attention_n", "draw_steps", "rnn_units", "rnn_cell", "strategy", "tensorboard",
+)  # fmt: skip
+
+
+def _train_progressive(args, parser):
+    from kgan.progressive_training import train_progressive
+
+    given = [
+        name
+        for name in NOT_FOR_PROGAN
+        if name in vars(args) and getattr(args, name) != parser.get_default(name)
+    ]
+    if given:
+        raise ValueError(
+            "These options do not apply to progan (see its own group in "
+            f"`kgan train --help`). Received: {', '.join('--' + g for g in given)}"
+        )
+
+    config = ProgressiveConfig(
+        dataset=args.dataset,
+        resolution=args.resolution,
+        kimg=args.kimg,
+        lod_training_kimg=args.lod_training_kimg,
+        lod_transition_kimg=args.lod_transition_kimg,
+        batch_sizes=_batch_sizes(args.batch_sizes),
+        seed=args.seed,
+        ema=args.ema or None,
+        jit_compile=not args.no_xla,
+    )
+    out = "runs/progan" if args.out == "runs/MODEL" else args.out
+    train_progressive(config, out, resume=args.resume)
+    print(f"wrote {out}: generator.keras, progress.csv, samples/")
+
+
+def _train(args, parser):
     from kgan.training import train
+
+    if args.model == "progan":
+        return _train_progressive(args, parser)
 
     # Options left out take the model's default (absent from args).
     given = {"batch_size": "batch_size", "learning_rate": "lr", "beta_1": "beta1"}

@@ -91,3 +91,26 @@ def test_config_needs_every_batch_size():
     config = ProgressiveConfig(**{**TINY, "batch_sizes": {"4": 8, "8": 8}})
     with pytest.raises(ValueError, match="needs a batch size for every level"):
         config.validate()
+
+
+def test_train_progan_command(tmp_path, capsys):
+    from kgan import cli
+
+    out = tmp_path / "run"
+    args = ["train", "progan", "--resolution", "8", "--kimg", "0.048"]
+    args += ["--lod-training-kimg", "0.016", "--lod-transition-kimg", "0.016"]
+    args += ["--batch-sizes", "4:8,8:8", "--no-xla", "--out", str(out)]
+    cli.main(args)
+    config = json.loads((out / "config.json").read_text())
+    assert config["batch_sizes"] == {"4": 8, "8": 8}
+    generator = keras.saving.load_model(out / "generator.keras")
+    assert generator.output_shape == (None, 8, 8, 1)
+    assert [r["resolution"] for r in rows(out / "progress.csv")] == ["4", "8", "8"]
+
+    with pytest.raises(SystemExit):
+        cli.main(args[:2] + ["--loss", "hinge", "--out", str(tmp_path / "x")])
+    error = capsys.readouterr().err
+    assert "do not apply to progan" in error and "Received: --loss" in error
+    with pytest.raises(SystemExit):
+        cli.main(args[:2] + ["--batch-sizes", "4-8", "--out", str(tmp_path / "y")])
+    assert "Received: batch_sizes='4-8'" in capsys.readouterr().err
