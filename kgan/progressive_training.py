@@ -44,7 +44,7 @@ class ProgressiveConfig:
         default_factory=lambda: {"4": 64, "8": 64, "16": 32, "32": 32, "64": 16}
     )
     seed: int = 0
-    fmap_base: int = 512
+    fmap_base: int = 1024
     fmap_max: int = 128
     pixel_norm: bool = True
     minibatch_stddev: bool = True

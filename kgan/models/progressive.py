@@ -35,7 +35,7 @@ def resolution_levels(resolution):
     return [2**k for k in range(2, int(math.log2(resolution)) + 1)]
 
 
-def filters_at(resolution, fmap_base=512, fmap_max=128):
+def filters_at(resolution, fmap_base=1024, fmap_max=128):
     """PGGAN's feature maps at a resolution: `min(fmap_base / 2^stage,
     fmap_max)` with stage `log2(resolution) - 1`."""
     stage = int(math.log2(resolution)) - 1
@@ -63,9 +63,9 @@ class ProgressiveNetworks:
         channels: Image channels.
         latent_dim: Size of z; defaults to the 4x4 feature maps.
         fmap_base: Feature-map budget; `filters_at` divides it per level.
-            The default 512 (128 maps at 4 and 8 px, 64 at 16, 32 at 32) is
-            sized for 32 px data on a CPU; the paper's 1024 px networks use
-            8192 with `fmap_max` 512.
+            The default 1024 (128 maps up to 16 px, 64 at 32 px) is sized
+            for 32 px data on a CPU; the paper's 1024 px networks use 8192
+            with `fmap_max` 512.
         fmap_max: Most feature maps of any layer.
         pixel_norm: Use pixelwise feature normalization in the generator.
         minibatch_stddev: Use the minibatch stddev layer in the discriminator.
@@ -82,7 +82,7 @@ class ProgressiveNetworks:
         resolution=32,
         channels=1,
         latent_dim=None,
-        fmap_base=512,
+        fmap_base=1024,
         fmap_max=128,
         pixel_norm=True,
         minibatch_stddev=True,

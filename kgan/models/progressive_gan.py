@@ -52,7 +52,7 @@ class ProgressiveGAN(keras.Model):
         resolution=32,
         channels=1,
         latent_dim=None,
-        fmap_base=512,
+        fmap_base=1024,
         fmap_max=128,
         pixel_norm=True,
         minibatch_stddev=True,
