@@ -169,8 +169,8 @@ def _add_train(subparsers):
     )
     progressive = parser.add_argument_group(
         "progan",
-        "Progressive GAN options; progan also takes --dataset, --seed, --ema, "
-        "--no-xla, --out and --resume, and no other option above",
+        "Progressive GAN options. Of the options above, progan takes only "
+        "dataset, seed, ema, no-xla, out and resume.",
     )
     progressive.add_argument(
         "--resolution",

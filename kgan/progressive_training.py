@@ -112,6 +112,7 @@ def _level_data(config, resolution, batch_size, dataset=None):
 
 
 def build_progressive(config, channels):
+    """The `ProgressiveGAN` that `config` describes, compiled with PGGAN's Adam."""
     gan = ProgressiveGAN(
         resolution=config.resolution,
         channels=channels,
