@@ -1,0 +1,42 @@
+import json
+
+import pytest
+
+from tests.scripts import load_script
+
+
+@pytest.fixture(scope="module")
+def reproduce_pggan():
+    return load_script("reproduce_pggan")
+
+
+def test_time_to_reach(reproduce_pggan):
+    timeline = [
+        {"seconds": s, "swd_mean": v} for s, v in ((0, 90), (60, 40), (120, 20))
+    ]
+    assert reproduce_pggan.time_to_reach(timeline, 40) == 60
+    assert reproduce_pggan.time_to_reach(timeline, 10) is None
+
+
+def test_short_protocol_end_to_end(reproduce_pggan, tmp_path):
+    args = ["--minutes", "0.05", "--eval-every-minutes", "0.025", "--eval-n", "40"]
+    args += ["--phase-kimg", "0.016", "--batch-size", "8", "--chunk-steps", "2"]
+    args += ["--fmap-base", "32", "--fmap-max", "8", "--images", "64", "--no-xla"]
+    args += ["--variants", "progressive", "non_progressive", "no_pixel_norm"]
+    assert reproduce_pggan.main(args + ["--results", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "pggan_mnist.json").read_text())
+    assert set(report["timelines"]) == {
+        "progressive",
+        "non_progressive",
+        "no_pixel_norm",
+    }
+    for timeline in report["timelines"].values():
+        assert len(timeline) >= 2
+        assert {"swd_32", "swd_16", "swd_mean", "ms_ssim"} <= set(timeline[0])
+        assert timeline[0]["seconds"] == 0 and timeline[-1]["seconds"] >= 3
+    assert report["final"]["non_progressive"]["resolution"] == 32
+    assert report["timelines"]["progressive"][0]["resolution"] == 4
+    assert set(report["time_to_reach"]) == {
+        "target_swd_mean", "progressive_seconds", "non_progressive_seconds", "speedup"
+    }  # fmt: skip
+    assert (tmp_path / "pggan_mnist_swd_time.png").stat().st_size > 0
