@@ -89,6 +89,7 @@ def run_variant(name, dataset, real, args):
     real_u8 = to_uint8(real)
     budget, trained, next_eval = args.minutes * 60.0, 0.0, 0.0
     timeline, phase, rng = [], None, np.random.default_rng(args.seed)
+    gan.set_phase(schedule[0])  # so that the first evaluation is at its level
     while True:
         if trained >= next_eval:
             record = evaluate(gan, real_u8, args.eval_n, args.seed)

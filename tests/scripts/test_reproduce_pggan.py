@@ -34,7 +34,7 @@ def test_short_protocol_end_to_end(reproduce_pggan, tmp_path):
         assert len(timeline) >= 2
         assert {"swd_32", "swd_16", "swd_mean", "ms_ssim"} <= set(timeline[0])
         assert timeline[0]["seconds"] == 0 and timeline[-1]["seconds"] >= 3
-    assert report["final"]["non_progressive"]["resolution"] == 32
+    assert report["timelines"]["non_progressive"][0]["resolution"] == 32
     assert report["timelines"]["progressive"][0]["resolution"] == 4
     assert set(report["time_to_reach"]) == {
         "target_swd_mean", "progressive_seconds", "non_progressive_seconds", "speedup"
