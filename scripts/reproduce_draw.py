@@ -34,7 +34,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kgan.files import atomic_path  # noqa: E402
-from kgan.images import attention_steps_grid, make_grid, save_png  # noqa: E402
+from kgan.images import (  # noqa: E402
+    attention_steps_grid,
+    make_grid,
+    save_png,
+    to_uint8,
+)
 from kgan.plots import pyplot, save_figure  # noqa: E402
 from kgan.training import TrainConfig, train  # noqa: E402
 
@@ -159,8 +164,6 @@ def write_statistics(gan, n, seed):
 
 def condition_metrics(gan, evaluator, n, seed):
     """Each z_t condition's images and their classifier metrics."""
-    from kgan.images import to_uint8
-
     results, images = {}, {}
     for name, z in z_conditions(np.random.default_rng(seed), n).items():
         generated = gan.generate(n, z=z)

@@ -107,7 +107,6 @@ def run_variant(name, dataset, real, args):
         if current != phase:
             phase = current
             gan.set_phase(phase)
-            batch = args.batch_size
             factor = RESOLUTION // phase.resolution
             pooled = real.reshape(
                 len(real), phase.resolution, factor, phase.resolution, factor, -1
@@ -115,7 +114,7 @@ def run_variant(name, dataset, real, args):
             data = (
                 tf.data.Dataset.from_tensor_slices(pooled.astype("float32"))
                 .shuffle(len(pooled), seed=int(rng.integers(1 << 30)))
-                .batch(batch, drop_remainder=True)
+                .batch(args.batch_size, drop_remainder=True)
                 .repeat()
             )
         start = time.perf_counter()
