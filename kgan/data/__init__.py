@@ -2,6 +2,15 @@
 
 from kgan.data.loading import load, load_arrays
 from kgan.data.prepare import prepare_fashion_mnist, prepare_tfds
+from kgan.data.road_scenes import ROAD_CLASSES, road_scenes
 from kgan.data.sources import data_dir
 
-__all__ = ["data_dir", "load", "load_arrays", "prepare_fashion_mnist", "prepare_tfds"]
+__all__ = [
+    "ROAD_CLASSES",
+    "data_dir",
+    "load",
+    "load_arrays",
+    "prepare_fashion_mnist",
+    "prepare_tfds",
+    "road_scenes",
+]
