@@ -2,6 +2,15 @@
 
 __version__ = "0.1.0"
 
-from kgan import callbacks, data, layers, losses, metrics, models  # noqa: E402
+from kgan import callbacks, compress, data, layers, losses, metrics, models  # noqa: E402
 
-__all__ = ["__version__", "callbacks", "data", "layers", "losses", "metrics", "models"]
+__all__ = [
+    "__version__",
+    "callbacks",
+    "compress",
+    "data",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+]

@@ -3,5 +3,16 @@
 from kgan.models.draw import DRAWGAN, draw
 from kgan.models.gan import GAN
 from kgan.models.networks import dcgan, vanilla
+from kgan.models.pix2pix import Pix2Pix
+from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
 
-__all__ = ["DRAWGAN", "GAN", "dcgan", "draw", "vanilla"]
+__all__ = [
+    "DRAWGAN",
+    "GAN",
+    "Pix2Pix",
+    "dcgan",
+    "draw",
+    "patch_discriminator",
+    "unet_generator",
+    "vanilla",
+]

@@ -1,0 +1,20 @@
+"""Compact GAN: slim a generator by pruning filters through scaling gates.
+
+`add_gates` puts a `ScalingGate` after every hidden convolution,
+`pruning_plan` picks the filters whose gates stay above a threshold,
+`rebuild` makes the physically smaller network, `strip_gates` folds the
+gates away for export and `slim` iterates all of it with retraining.
+"""
+
+from kgan.compress.gates import add_gates, gate_anchors, gates, set_l1, strip_gates
+from kgan.compress.prune import pruning_plan, rebuild
+
+__all__ = [
+    "add_gates",
+    "gate_anchors",
+    "gates",
+    "pruning_plan",
+    "rebuild",
+    "set_l1",
+    "strip_gates",
+]
