@@ -8,13 +8,17 @@ gates away for export and `slim` iterates all of it with retraining.
 
 from kgan.compress.gates import add_gates, gate_anchors, gates, set_l1, strip_gates
 from kgan.compress.prune import pruning_plan, rebuild
+from kgan.compress.slimming import SlimmingConfig, slim, slimming_round
 
 __all__ = [
+    "SlimmingConfig",
     "add_gates",
     "gate_anchors",
     "gates",
     "pruning_plan",
     "rebuild",
     "set_l1",
+    "slim",
+    "slimming_round",
     "strip_gates",
 ]

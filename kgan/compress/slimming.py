@@ -1,0 +1,199 @@
+"""The Compact GAN loop: gate, sparsify, prune, rebuild, retrain, repeat."""
+
+import dataclasses
+import pathlib
+
+import keras
+import numpy as np
+
+from kgan.compress.gates import add_gates, gates, set_l1, strip_gates
+from kgan.compress.prune import pruning_plan, rebuild
+from kgan.files import atomic_path
+from kgan.models.pix2pix import Pix2Pix
+
+
+@dataclasses.dataclass
+class SlimmingConfig:
+    """Settings of `slim`.
+
+    Attributes:
+        target_ratio: Stop once the generator has at most this share of its
+            original parameters. Defaults to 0.1 (10x fewer).
+        prune_fraction: Share of the gated filters removed per round: the
+            global threshold is this quantile of all `|s|` (network
+            slimming's percentile rule), small so that one round never
+            removes too much.
+        min_filters: Filters every layer keeps at least.
+        l1: Strength lambda of the L1 penalty on the gates.
+        sparsity_steps: Steps training the gates alone under the penalty,
+            the rest of the generator fixed, per round.
+        gate_learning_rate: Adam learning rate of those steps; high enough
+            that the gates of unneeded filters reach 0 within them.
+        retrain_steps: Steps retraining the rebuilt generator (all its
+            weights) against the frozen discriminator, per round.
+        learning_rate: Adam learning rate (beta1 0.5) of the retraining.
+        max_rounds: Give up after this many rounds.
+    """
+
+    target_ratio: float = 0.1
+    prune_fraction: float = 0.3
+    min_filters: int = 4
+    l1: float = 1e-2
+    sparsity_steps: int = 200
+    gate_learning_rate: float = 1e-2
+    retrain_steps: int = 500
+    learning_rate: float = 2e-4
+    max_rounds: int = 20
+
+    def validate(self):
+        """Raises `ValueError` naming the first bad setting."""
+        checks = [
+            ("target_ratio", 0.0 < self.target_ratio < 1.0, "in (0, 1)"),
+            ("prune_fraction", 0.0 < self.prune_fraction < 1.0, "in (0, 1)"),
+            ("l1", self.l1 >= 0.0, "non-negative"),
+            ("gate_learning_rate", self.gate_learning_rate > 0.0, "positive"),
+            ("learning_rate", self.learning_rate > 0.0, "positive"),
+        ]
+        for name in ("min_filters", "max_rounds"):
+            value = getattr(self, name)
+            checks.append(
+                (name, isinstance(value, int) and value >= 1, "a positive integer")
+            )
+        for name in ("sparsity_steps", "retrain_steps"):
+            value = getattr(self, name)
+            checks.append(
+                (name, isinstance(value, int) and value >= 0, "a non-negative integer")
+            )
+        for name, ok, expected in checks:
+            if not ok:
+                value = getattr(self, name)
+                raise ValueError(
+                    f"`{name}` must be {expected}. Received: {name}={value!r}"
+                )
+        return self
+
+
+def global_threshold(model, fraction):
+    """The gate magnitude at or below which `fraction` of all gated filters lie."""
+    magnitudes = np.sort(
+        np.concatenate(
+            [
+                np.abs(keras.ops.convert_to_numpy(g.scale.value))
+                for g in gates(model).values()
+            ]
+        )
+    )
+    count = max(1, int(fraction * magnitudes.size))
+    return float(magnitudes[count - 1])
+
+
+def _train_generator(generator, discriminator, data, steps, optimizer, verbose):
+    """Trains `generator` for `steps` against the frozen `discriminator`."""
+    if steps == 0:
+        return {}
+    trainable = discriminator.trainable
+    trainer = Pix2Pix(generator, discriminator)
+    trainer.freeze_discriminator()
+    trainer.compile(g_optimizer=optimizer, d_optimizer=keras.optimizers.Adam())
+    try:
+        history = trainer.fit(data, steps_per_epoch=steps, epochs=1, verbose=verbose)
+    finally:
+        discriminator.trainable = trainable
+    return {name: float(values[-1]) for name, values in history.history.items()}
+
+
+def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
+    """One round: returns the rebuilt, retrained, gate-free generator.
+
+    The gates of a fresh gated copy of `generator` train alone under the
+    L1 penalty; the filters at or below the global threshold go (at least
+    `min_filters` kept per layer); the network is rebuilt smaller, its
+    gates folded into the layers before them, and it retrains against the
+    frozen discriminator. `generator` is not changed.
+    """
+    gated = add_gates(generator, l1=config.l1)
+    for layer in gated.layers:  # only the gates learn which filters matter
+        layer.trainable = layer.name in {g.name for g in gates(gated).values()}
+    sparsity = _train_generator(
+        gated,
+        discriminator,
+        data,
+        config.sparsity_steps,
+        keras.optimizers.Adam(config.gate_learning_rate, beta_1=0.5),
+        verbose,
+    )
+    for layer in gated.layers:
+        layer.trainable = True
+    threshold = global_threshold(gated, fraction)
+    plan = pruning_plan(gated, threshold, config.min_filters)
+    set_l1(gated, 0.0)
+    smaller = strip_gates(rebuild(gated, plan))
+    retrain = _train_generator(
+        smaller,
+        discriminator,
+        data,
+        config.retrain_steps,
+        keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+        verbose,
+    )
+    log = {
+        "threshold": threshold,
+        "filters": {conv: len(kept) for conv, kept in plan.items()},
+        "sparsity": sparsity,
+        "retrain": retrain,
+    }
+    return smaller, log
+
+
+def slim(generator, discriminator, data, config=None, out_dir=None, on_round=None):
+    """Slims `generator` round by round until the parameter target.
+
+    Args:
+        generator: The trained functional generator (not changed).
+        discriminator: The trained discriminator; frozen throughout.
+        data: A repeating `tf.data.Dataset` of `(conditions, images)`.
+        config: A `SlimmingConfig`; defaults to its defaults.
+        out_dir: If given, each round's generator is saved there as
+            `round_<k>.keras` (gate-free, ready to export).
+        on_round: Optional `fn(round, generator) -> dict` whose result is
+            added to the round's record, e.g. quality metrics.
+
+    Returns:
+        A list of records, one per round: `round`, `parameters`, `ratio`
+        (to the original), `threshold`, kept `filters` per layer, the last
+        losses, `path` and what `on_round` returned. The generators are
+        `records[k]["generator"]`.
+    """
+    config = (config or SlimmingConfig()).validate()
+    original = generator.count_params()
+    records, current = [], generator
+    ratio = 1.0
+    for round_index in range(1, config.max_rounds + 1):
+        # Parameters fall about as the square of the kept share of filters:
+        # aim the last round at the target rather than far below it.
+        needed = 1.0 - (config.target_ratio / ratio) ** 0.5 + 0.02
+        fraction = min(config.prune_fraction, needed)
+        current, log = slimming_round(current, discriminator, data, config, fraction)
+        record = {"round": round_index, "parameters": current.count_params()}
+        ratio = record["parameters"] / original
+        record.update(ratio=ratio, fraction=fraction, **log)
+        if out_dir is not None:
+            path = pathlib.Path(out_dir) / f"round_{round_index}.keras"
+            with atomic_path(path) as partial:
+                current.save(partial)
+            record["path"] = str(path)
+        if on_round is not None:
+            record.update(on_round(round_index, current))
+        record["generator"] = current
+        records.append(record)
+        print(
+            f"round {round_index}: {record['parameters']:,} parameters "
+            f"({record['ratio']:.3f} of {original:,})",
+            flush=True,
+        )
+        if ratio <= config.target_ratio:
+            return records
+    raise RuntimeError(
+        f"The generator did not reach {config.target_ratio} of its parameters in "
+        f"{config.max_rounds} rounds. Received: ratio={records[-1]['ratio']:.3f}"
+    )
