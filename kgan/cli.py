@@ -9,6 +9,7 @@ import sys
 # Keep TensorFlow's C++ start-up chatter out of the command's output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from kgan.cli_compact import add_compress, add_pix2pix_options, train_pix2pix_command
 from kgan.progressive_training import ProgressiveConfig
 from kgan.training import MODEL_DEFAULTS, MODELS, STRATEGIES, TrainConfig
 
@@ -26,10 +27,11 @@ def _add_train(subparsers):
     )
     parser.add_argument(
         "model",
-        choices=MODELS + ("progan",),
+        choices=MODELS + ("progan", "pix2pix"),
         help="gan: Goodfellow's MLP GAN; dcgan: Radford's convolutional GAN; "
         "draw: GAN with DRAW attention (recurrent generator and discriminator); "
-        "progan: Progressive GAN (its options are in their own group below)",
+        "progan: Progressive GAN; pix2pix: label map -> image on synthetic road "
+        "scenes (progan and pix2pix have their own option groups below)",
     )
     parser.add_argument(
         "--dataset",
@@ -175,8 +177,9 @@ def _add_train(subparsers):
     progressive.add_argument(
         "--resolution",
         type=int,
-        default=PROGRESSIVE.resolution,
-        help="final resolution (MNIST and Fashion-MNIST are padded to 32)",
+        default=argparse.SUPPRESS,
+        help=f"final resolution (default {PROGRESSIVE.resolution}; MNIST and "
+        "Fashion-MNIST are padded to 32); pix2pix: image size",
     )
     progressive.add_argument(
         "--kimg",
@@ -212,6 +215,7 @@ def _add_train(subparsers):
         action="store_true",
         help="also write TensorBoard logs of losses and grids to OUT/tensorboard",
     )
+    add_pix2pix_options(parser)
     parser.set_defaults(handler=lambda args: _train(args, parser))
 
 
@@ -231,6 +235,7 @@ NOT_FOR_PROGAN = (
     "activation", "steps", "batch_size", "latent_dim", "width", "refine_layers",
     "loss", "d_steps", "lr", "beta1", "sample_every", "eval_every", "eval_n",
     "attention_n", "draw_steps", "rnn_units", "rnn_cell", "strategy", "tensorboard",
+    "scenes", "test_scenes", "filters", "max_filters", "l1_weight",
 )  # fmt: skip
 
 
@@ -250,7 +255,7 @@ def _train_progressive(args, parser):
 
     config = ProgressiveConfig(
         dataset=args.dataset,
-        resolution=args.resolution,
+        resolution=getattr(args, "resolution", PROGRESSIVE.resolution),
         kimg=args.kimg,
         lod_training_kimg=args.lod_training_kimg,
         lod_transition_kimg=args.lod_transition_kimg,
@@ -269,6 +274,8 @@ def _train(args, parser):
 
     if args.model == "progan":
         return _train_progressive(args, parser)
+    if args.model == "pix2pix":
+        return train_pix2pix_command(args, parser)
 
     # Options left out take the model's default (absent from args).
     given = {"batch_size": "batch_size", "learning_rate": "lr", "beta_1": "beta1"}
@@ -484,6 +491,7 @@ def main(argv=None):
     _add_evaluate(subparsers)
     _add_export(subparsers)
     _add_bench(subparsers)
+    add_compress(subparsers)
     args = parser.parse_args(argv)
     try:
         args.handler(args)

@@ -111,6 +111,26 @@ def ms_ssim(
     return np.prod(terms**weights, axis=1)
 
 
+def ssim(x, y, max_val=255.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03):
+    """Single-scale SSIM of each pair `(x[i], y[i])` of uint8 images.
+
+    The mean over 11x11 Gaussian windows (sigma 1.5) and channels of
+    luminance x contrast x structure (Wang et al. 2004), as
+    `tf.image.ssim` computes it.
+
+    Returns:
+        A float64 array `(N,)`: 1 for identical images.
+    """
+    x = check_images(x, "x").astype(np.float64)
+    y = check_images(y, "y").astype(np.float64)
+    if x.shape != y.shape:
+        raise ValueError(
+            "`x` and `y` must have the same shape. "
+            f"Received: x.shape={x.shape}, y.shape={y.shape}"
+        )
+    return _ssim_and_contrast(x, y, max_val, filter_size, filter_sigma, k1, k2)[0]
+
+
 def ms_ssim_diversity(images, **kwargs):
     """PGGAN's diversity score: mean MS-SSIM of consecutive pairs
     `(images[0], images[1]), (images[2], images[3]), ...` of one generated

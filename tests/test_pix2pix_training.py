@@ -1,0 +1,74 @@
+import json
+
+import keras
+import pytest
+
+from kgan.cli import main
+from kgan.compress.slimming import SlimmingConfig
+from kgan.layers.scaling_gate import ScalingGate
+from kgan.pix2pix_training import Pix2PixConfig, compress_pix2pix
+
+TINY = [
+    "--resolution", "16", "--scenes", "32", "--test-scenes", "16", "--steps", "4",
+    "--sample-every", "2", "--batch-size", "8", "--filters", "4",
+    "--max-filters", "16", "--no-xla",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pix2pix")
+    assert main(["train", "pix2pix", *TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_train_pix2pix_writes_the_run_folder(run):
+    config = Pix2PixConfig(**json.loads((run / "config.json").read_text()))
+    assert (config.resolution, config.steps, config.filters) == (16, 4, 4)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step_000002.png",
+        "step_000004.png",
+    ]
+    assert (run / "losses.csv").read_text().count("\n") == 3  # header + 2 epochs
+    quality = json.loads((run / "quality.json").read_text())
+    assert {"l1", "psnr", "ssim", "swd", "miou", "parameters"} <= set(quality)
+    generator = keras.saving.load_model(run / "generator.keras", compile=False)
+    assert generator.output_shape == (None, 16, 16, 3)
+
+
+def test_compress_slims_the_run(run, tmp_path):
+    out = tmp_path / "compact"
+    config = SlimmingConfig(
+        target_ratio=0.5, prune_fraction=0.3, sparsity_steps=2, retrain_steps=2
+    )
+    records = compress_pix2pix(run / "pix2pix.keras", out, config)
+    assert records[0]["round"] == 0 and records[0]["ratio"] == 1.0
+    assert records[-1]["ratio"] <= 0.5
+    table = json.loads((out / "rounds.json").read_text())
+    assert [r["round"] for r in table] == [r["round"] for r in records]
+    assert all({"psnr", "ssim", "miou", "swd", "l1"} <= set(r) for r in table)
+    assert (out / "comparison.png").is_file()
+    last = keras.saving.load_model(out / f"round_{table[-1]['round']}.keras")
+    assert not any(isinstance(layer, ScalingGate) for layer in last.layers)
+
+
+def test_compress_command(run, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["compress", "--model", str(run / "pix2pix.keras"), "--out", str(out)]
+    args += ["--target-ratio", "0.6", "--sparsity-steps", "1", "--retrain-steps", "1"]
+    assert main(args) == 0
+    assert "mIoU" in capsys.readouterr().out
+    assert (out / "rounds.json").is_file()
+
+
+def test_options_of_other_models_are_refused(tmp_path):
+    with pytest.raises(SystemExit) as error:
+        main(["train", "pix2pix", "--loss", "hinge", "--out", str(tmp_path / "x")])
+    assert error.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["train", "progan", "--scenes", "10", "--out", str(tmp_path / "y")])
+
+
+def test_compress_needs_a_pix2pix_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such pix2pix model"):
+        compress_pix2pix(tmp_path / "missing.keras", tmp_path / "out")
