@@ -1,5 +1,6 @@
 """All quality figures of a label-map-to-image generator on held-out scenes."""
 
+import keras
 import numpy as np
 
 from kgan.data.road_scenes import one_hot
@@ -39,12 +40,16 @@ class SegToImageEvaluator:
         self.batch_size = batch_size
 
     def generate(self, generator):
-        """uint8 images that `generator` (a Keras model or a callable on
-        batches of one-hot maps) makes from the held-out label maps."""
+        """uint8 images that `generator` (a Keras model, run in inference
+        mode, or any callable on batches of one-hot maps, such as a
+        `LiteRTGenerator`) makes from the held-out label maps."""
         outputs = []
         for start in range(0, len(self.labels), self.batch_size):
             batch = one_hot(self.labels[start : start + self.batch_size])
-            outputs.append(np.asarray(generator(batch, training=False)))
+            if isinstance(generator, keras.Model):
+                outputs.append(np.asarray(generator(batch, training=False)))
+            else:
+                outputs.append(np.asarray(generator(batch)))
         return to_uint8(np.concatenate(outputs))
 
     def __call__(self, generator):

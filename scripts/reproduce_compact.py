@@ -1,0 +1,243 @@
+"""The Compact GAN experiment: slim a pix2pix generator 10x and time it on CPU.
+
+    python scripts/reproduce_compact.py                       # the full run
+    python scripts/reproduce_compact.py --full-run runs/compact/full   # reuse
+
+1. Trains pix2pix (U-Net generator, PatchGAN) on synthetic road scenes.
+2. Slims the generator round by round (`kgan.compress.slim`) to at most
+   `--target-ratio` of its parameters, the discriminator frozen.
+3. Baseline: a uniformly narrower U-Net with about the compact generator's
+   parameters, trained from scratch for the same total generator steps.
+   Optionally (`pip install kgan[tfmot]`, `--tfmot`), magnitude pruning of the
+   full generator at the same sparsity.
+4. Exports every generator to TFLite (float32; the compact one also int8),
+   and measures for each: parameters, MACs, file size, LiteRT latency on one
+   thread (median and p90, each model alternated with the full one in this
+   process) and quality on held-out scenes: L1, PSNR, SSIM, SWD and the mIoU
+   of the shipped segmenter.
+
+Writes `results/compact_rounds.json` (one row per generator) and
+`results/compact_comparison.png` (label map, ground truth, full, compact and
+baseline outputs side by side: the paper's Fig. 5).
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from kgan.compress.slimming import SlimmingConfig  # noqa: E402
+from kgan.data.road_scenes import one_hot, road_scenes  # noqa: E402
+from kgan.export import LiteRTGenerator, compare, model_macs, to_litert  # noqa: E402
+from kgan.export.bench import measure_latency  # noqa: E402
+from kgan.files import atomic_path  # noqa: E402
+from kgan.models.pix2pix_networks import unet_generator  # noqa: E402
+from kgan.pix2pix_training import (  # noqa: E402
+    Pix2PixConfig,
+    comparison_grid,
+    compress_pix2pix,
+    held_out_evaluator,
+    train_pix2pix,
+)
+
+PAPER = {
+    "parameters": {"full": 29e6, "compact": 2.5e6},
+    "latency_s": {"full": 3.40, "compact": 0.34},
+}
+
+
+def narrow_filters(config, parameters):
+    """First-layer filters of a uniformly narrower U-Net (same depth, same
+    cap ratio) with the parameter count closest to `parameters`."""
+    ratio = config.max_filters / config.filters
+    best = None
+    for filters in range(1, config.filters + 1):
+        model = unet_generator(
+            config.resolution,
+            filters=filters,
+            max_filters=max(1, int(round(filters * ratio))),
+        )
+        gap = abs(model.count_params() - parameters)
+        if best is None or gap < best[0]:
+            best = (gap, filters)
+        if model.count_params() > parameters:
+            break
+    return best[1]
+
+
+def litert_row(name, path, evaluator, full_runner, args):
+    """Size, MACs, latency against the full model, quality of one .tflite."""
+    lite = LiteRTGenerator(str(path), num_threads=1)
+    example = one_hot(evaluator.labels[:1])[0]
+    timing = measure_latency(
+        {
+            "full": full_runner,
+            name: lambda: lite.run_one(example),
+        },
+        warmup=5,
+        runs=args.latency_runs,
+    )
+    return {
+        "tflite_bytes": path.stat().st_size,
+        "macs": model_macs(path),
+        "latency_ms": timing[name],
+        "full_latency_ms": timing["full"],
+        "latency_ratio": timing["full"]["median_ms"] / timing[name]["median_ms"],
+        "litert_quality": evaluator(lite),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--scenes", type=int, default=4000)
+    parser.add_argument("--test-scenes", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--filters", type=int, default=32)
+    parser.add_argument("--max-filters", type=int, default=256)
+    parser.add_argument("--target-ratio", type=float, default=0.1)
+    parser.add_argument("--prune-fraction", type=float, default=0.3)
+    parser.add_argument("--sparsity-steps", type=int, default=200)
+    parser.add_argument("--retrain-steps", type=int, default=500)
+    parser.add_argument("--latency-runs", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--full-run", help="reuse this finished pix2pix run folder")
+    parser.add_argument("--out", default="runs/compact")
+    parser.add_argument("--results", default="results")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    started = time.perf_counter()
+
+    config = Pix2PixConfig(
+        resolution=args.resolution,
+        scenes=args.scenes,
+        test_scenes=args.test_scenes,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        filters=args.filters,
+        max_filters=args.max_filters,
+        sample_every=max(1, args.steps // 6),
+        seed=args.seed,
+    )
+    full_dir = pathlib.Path(args.full_run) if args.full_run else out / "full"
+    if args.full_run:
+        config = Pix2PixConfig(**json.loads((full_dir / "config.json").read_text()))
+    else:
+        print(f"== training pix2pix ({args.steps} steps)", flush=True)
+        train_pix2pix(config, full_dir, verbose=2)
+    slimming = SlimmingConfig(
+        target_ratio=args.target_ratio,
+        prune_fraction=args.prune_fraction,
+        sparsity_steps=args.sparsity_steps,
+        retrain_steps=args.retrain_steps,
+    )
+    print("== slimming", flush=True)
+    records = compress_pix2pix(full_dir / "pix2pix.keras", out / "slim", slimming)
+    full = keras.saving.load_model(full_dir / "generator.keras", compile=False)
+    records[0]["generator"] = full
+    slim_steps = (len(records) - 1) * (args.sparsity_steps + args.retrain_steps)
+    evaluator = held_out_evaluator(config)
+
+    generators = {f"round_{r['round']}": r for r in records}
+    if not args.no_baseline:
+        filters = narrow_filters(config, records[-1]["parameters"])
+        baseline_config = dataclasses.replace(
+            config,
+            filters=filters,
+            max_filters=int(round(filters * config.max_filters / config.filters)),
+            steps=config.steps + slim_steps,
+            sample_every=config.steps + slim_steps,
+        )
+        print(
+            f"== baseline: uniform U-Net, {filters} first-layer filters, "
+            f"{baseline_config.steps} steps",
+            flush=True,
+        )
+        trainer = train_pix2pix(baseline_config, out / "baseline", verbose=2)
+        baseline = {"round": "uniform_baseline", "generator": trainer.generator}
+        baseline["parameters"] = trainer.generator.count_params()
+        baseline.update(evaluator(trainer.generator))
+        generators["uniform_baseline"] = baseline
+
+    print("== export and latency", flush=True)
+    full_path = to_litert(full, out / "tflite" / "round_0.tflite")
+    full_lite = LiteRTGenerator(str(full_path), num_threads=1)
+    example = one_hot(evaluator.labels[:1])[0]
+
+    def full_runner():
+        return full_lite.run_one(example)
+
+    rows = []
+    for name, record in generators.items():
+        path = to_litert(record["generator"], out / "tflite" / f"{name}.tflite")
+        row = {k: v for k, v in record.items() if k not in ("generator", "path")}
+        row["name"] = name
+        row.update(litert_row(name, path, evaluator, full_runner, args))
+        row["max_abs_diff_vs_keras"] = compare(path, record["generator"], n=4)[
+            "max_abs_diff"
+        ]
+        rows.append(row)
+        print(
+            f"   {name}: {row['parameters']:,} parameters, {row['macs']:,} MACs, "
+            f"{row['latency_ms']['median_ms']:.2f} ms, PSNR {row['psnr']:.2f}, "
+            f"mIoU {row['miou']:.3f}",
+            flush=True,
+        )
+    compact = records[-1]
+    calibration = [
+        [c[None]] for c in one_hot(road_scenes(100, config.resolution, 7)[0])
+    ]
+    int8_path = to_litert(
+        compact["generator"],
+        out / "tflite" / "compact_int8.tflite",
+        quantize="int8",
+        representative_data=calibration,
+    )
+    row = {"name": "compact_int8", "round": compact["round"]}
+    row["parameters"] = compact["parameters"]
+    row.update(litert_row("compact_int8", int8_path, evaluator, full_runner, args))
+    row.update(row["litert_quality"])
+    rows.append(row)
+
+    comparison_grid(
+        evaluator,
+        [full, compact["generator"]]
+        + (
+            [generators["uniform_baseline"]["generator"]]
+            if not args.no_baseline
+            else []
+        ),
+        pathlib.Path(args.results) / "compact_comparison.png",
+    )
+    report = {
+        "protocol": {
+            **dataclasses.asdict(config),
+            **dataclasses.asdict(slimming),
+            "latency_runs": args.latency_runs,
+            "machine": f"{platform.machine()} CPU, {len(os.sched_getaffinity(0))} "
+            "core(s) available; LiteRT with 1 thread",
+            "seconds": round(time.perf_counter() - started),
+        },
+        "real_images_miou": evaluator.reference()["miou"],
+        "paper": PAPER,
+        "rows": rows,
+    }
+    path = pathlib.Path(args.results) / "compact_rounds.json"
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
