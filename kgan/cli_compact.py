@@ -132,6 +132,13 @@ def add_compress(subparsers):
         default=SLIMMING.retrain_steps,
         help="steps retraining the generator per round",
     )
+    parser.add_argument(
+        "--cost-weighting",
+        choices=["uniform", "size"],
+        default=SLIMMING.cost_weighting,
+        help="L1 alike on every gate (the paper), or weighted by what each "
+        "layer's filters cost in parameters and MACs",
+    )
     parser.set_defaults(handler=_compress)
 
 
@@ -145,6 +152,7 @@ def _compress(args):
         l1=args.l1,
         sparsity_steps=args.sparsity_steps,
         retrain_steps=args.retrain_steps,
+        cost_weighting=args.cost_weighting,
     )
     records = compress_pix2pix(args.model, args.out, config)
     print(f"{'round':>5} {'parameters':>12} {'ratio':>7} {'PSNR':>7} {'mIoU':>6}")

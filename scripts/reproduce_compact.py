@@ -108,6 +108,13 @@ def main(argv=None):
     parser.add_argument("--prune-fraction", type=float, default=0.3)
     parser.add_argument("--sparsity-steps", type=int, default=200)
     parser.add_argument("--retrain-steps", type=int, default=500)
+    parser.add_argument(
+        "--cost-weighting",
+        choices=["uniform", "size"],
+        default="uniform",
+        help="L1 on every gate alike (the paper), or by its filters' cost",
+    )
+    parser.add_argument("--tag", default="", help="appended to the result names")
     parser.add_argument("--latency-runs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-baseline", action="store_true")
@@ -140,9 +147,13 @@ def main(argv=None):
         prune_fraction=args.prune_fraction,
         sparsity_steps=args.sparsity_steps,
         retrain_steps=args.retrain_steps,
+        cost_weighting=args.cost_weighting,
     )
     print("== slimming", flush=True)
-    records = compress_pix2pix(full_dir / "pix2pix.keras", out / "slim", slimming)
+    suffix = f"_{args.tag}" if args.tag else ""
+    records = compress_pix2pix(
+        full_dir / "pix2pix.keras", out / f"slim{suffix}", slimming
+    )
     full = keras.saving.load_model(full_dir / "generator.keras", compile=False)
     records[0]["generator"] = full
     slim_steps = (len(records) - 1) * (args.sparsity_steps + args.retrain_steps)
@@ -163,14 +174,14 @@ def main(argv=None):
             f"{baseline_config.steps} steps",
             flush=True,
         )
-        trainer = train_pix2pix(baseline_config, out / "baseline", verbose=2)
+        trainer = train_pix2pix(baseline_config, out / f"baseline{suffix}", verbose=2)
         baseline = {"round": "uniform_baseline", "generator": trainer.generator}
         baseline["parameters"] = trainer.generator.count_params()
         baseline.update(evaluator(trainer.generator))
         generators["uniform_baseline"] = baseline
 
     print("== export and latency", flush=True)
-    full_path = to_litert(full, out / "tflite" / "round_0.tflite")
+    full_path = to_litert(full, out / f"tflite{suffix}" / "full.tflite")
     full_lite = LiteRTGenerator(str(full_path), num_threads=1)
     example = one_hot(evaluator.labels[:1])[0]
 
@@ -179,7 +190,9 @@ def main(argv=None):
 
     rows = []
     for name, record in generators.items():
-        path = to_litert(record["generator"], out / "tflite" / f"{name}.tflite")
+        path = to_litert(
+            record["generator"], out / f"tflite{suffix}" / f"{name}.tflite"
+        )
         row = {k: v for k, v in record.items() if k not in ("generator", "path")}
         row["name"] = name
         row.update(litert_row(name, path, evaluator, full_runner, args))
@@ -199,7 +212,7 @@ def main(argv=None):
     ]
     int8_path = to_litert(
         compact["generator"],
-        out / "tflite" / "compact_int8.tflite",
+        out / f"tflite{suffix}" / "compact_int8.tflite",
         quantize="int8",
         representative_data=calibration,
     )
@@ -217,7 +230,7 @@ def main(argv=None):
             if not args.no_baseline
             else []
         ),
-        pathlib.Path(args.results) / "compact_comparison.png",
+        pathlib.Path(args.results) / f"compact_comparison{suffix}.png",
     )
     report = {
         "protocol": {
@@ -232,7 +245,7 @@ def main(argv=None):
         "paper": PAPER,
         "rows": rows,
     }
-    path = pathlib.Path(args.results) / "compact_rounds.json"
+    path = pathlib.Path(args.results) / f"compact_rounds{suffix}.json"
     with atomic_path(path) as partial:
         partial.write_text(json.dumps(report, indent=2, default=float) + "\n")
     print(f"wrote {path}")

@@ -56,6 +56,7 @@ def test_compress_command(run, tmp_path, capsys):
     out = tmp_path / "cli"
     args = ["compress", "--model", str(run / "pix2pix.keras"), "--out", str(out)]
     args += ["--target-ratio", "0.6", "--sparsity-steps", "1", "--retrain-steps", "1"]
+    args += ["--cost-weighting", "size"]
     assert main(args) == 0
     assert "mIoU" in capsys.readouterr().out
     assert (out / "rounds.json").is_file()

@@ -97,6 +97,46 @@ def gates(model):
     return found
 
 
+def filter_costs(model):
+    """Parameters and multiply-accumulates that one filter of each gated
+    convolution costs in its own layer: `{conv name: (parameters, macs)}`.
+
+    A Conv2D filter costs `kh * kw * C_in` weights applied at every output
+    pixel; a transposed one, at every input pixel.
+    """
+    costs = {}
+    for conv in gates(model):
+        layer = model.get_layer(conv)
+        kh, kw = layer.kernel_size
+        channels = int(layer.input.shape[-1])
+        weights = kh * kw * channels + (1 if layer.use_bias else 0)
+        pixels_from = (
+            layer.input
+            if isinstance(layer, keras.layers.Conv2DTranspose)
+            else layer.output
+        )
+        height, width = pixels_from.shape[1:3]
+        costs[conv] = (weights, int(height) * int(width) * kh * kw * channels)
+    return costs
+
+
+def size_weights(model):
+    """Relative L1 weights of each gated layer by what its filters cost.
+
+    The average of a filter's parameters and MACs, each divided by its mean
+    over all gated filters: pruning then favours the filters that make the
+    network large or slow, not just the first ones to fade.
+    """
+    costs = filter_costs(model)
+    counts = {conv: gate.scale.shape[0] for conv, gate in gates(model).items()}
+    total = sum(counts.values())
+    means = [sum(costs[c][k] * counts[c] for c in costs) / total for k in (0, 1)]
+    return {
+        conv: 0.5 * (cost[0] / means[0] + cost[1] / means[1])
+        for conv, cost in costs.items()
+    }
+
+
 def set_l1(model, l1):
     """Sets the L1 strength of every gate of `model`."""
     for gate in gates(model).values():

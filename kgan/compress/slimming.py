@@ -6,7 +6,7 @@ import pathlib
 import keras
 import numpy as np
 
-from kgan.compress.gates import add_gates, gates, set_l1, strip_gates
+from kgan.compress.gates import add_gates, gates, set_l1, size_weights, strip_gates
 from kgan.compress.prune import pruning_plan, rebuild
 from kgan.files import atomic_path
 from kgan.models.pix2pix import Pix2Pix
@@ -25,6 +25,11 @@ class SlimmingConfig:
             removes too much.
         min_filters: Filters every layer keeps at least.
         l1: Strength lambda of the L1 penalty on the gates.
+        cost_weighting: `"uniform"`: every gate gets `l1`, as in the paper
+            and network slimming. `"size"`: each layer's gates get `l1`
+            times the relative cost of its filters (mean of parameters and
+            MACs, see `size_weights`), so that pruning lowers latency and
+            not only parameters.
         sparsity_steps: Steps training the gates alone under the penalty,
             the rest of the generator fixed, per round.
         gate_learning_rate: Adam learning rate of those steps; high enough
@@ -39,6 +44,7 @@ class SlimmingConfig:
     prune_fraction: float = 0.3
     min_filters: int = 4
     l1: float = 1e-2
+    cost_weighting: str = "uniform"
     sparsity_steps: int = 200
     gate_learning_rate: float = 1e-2
     retrain_steps: int = 500
@@ -64,6 +70,13 @@ class SlimmingConfig:
             checks.append(
                 (name, isinstance(value, int) and value >= 0, "a non-negative integer")
             )
+        checks.append(
+            (
+                "cost_weighting",
+                self.cost_weighting in ("uniform", "size"),
+                "'uniform' or 'size'",
+            )
+        )
         for name, ok, expected in checks:
             if not ok:
                 value = getattr(self, name)
@@ -112,6 +125,10 @@ def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
     frozen discriminator. `generator` is not changed.
     """
     gated = add_gates(generator, l1=config.l1)
+    if config.cost_weighting == "size":
+        found = gates(gated)
+        for conv, weight in size_weights(gated).items():
+            found[conv].l1 = config.l1 * weight
     for layer in gated.layers:  # only the gates learn which filters matter
         layer.trainable = layer.name in {g.name for g in gates(gated).values()}
     sparsity = _train_generator(

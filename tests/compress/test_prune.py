@@ -130,3 +130,26 @@ def test_rebuild_rejects_bad_plans_and_graphs():
     model = keras.Model(inputs, keras.layers.Dense(2)(x))
     with pytest.raises(ValueError, match="channel count"):
         rebuild(model, {"c": np.array([0, 1])})
+
+
+def test_filter_costs_add_up_to_the_layers_and_the_exported_macs(tmp_path):
+    from kgan.compress.gates import filter_costs, size_weights
+    from kgan.export import model_macs, to_litert
+
+    generator = _randomised_unet()
+    gated = add_gates(generator)
+    costs = filter_costs(gated)
+    total_macs = 0
+    for conv, (weights, macs) in costs.items():
+        layer = gated.get_layer(conv)
+        assert weights * layer.filters == layer.count_params()
+        total_macs += macs * layer.filters
+    # The output conv (no gate): 8x8 pixels of 4 + 4 channels, 4x4 kernel, 3 filters.
+    assert gated.get_layer("output_conv").input.shape[1:] == (8, 8, 8)
+    total_macs += 8 * 8 * 4 * 4 * 8 * 3
+    assert model_macs(to_litert(generator, tmp_path / "g.tflite")) == total_macs
+    # Weights are relative: their filter-weighted mean is 1.
+    weights = size_weights(gated)
+    filters = {conv: gated.get_layer(conv).filters for conv in weights}
+    mean = sum(weights[c] * filters[c] for c in weights) / sum(filters.values())
+    assert np.isclose(mean, 1.0)

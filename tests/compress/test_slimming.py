@@ -72,6 +72,7 @@ def test_global_threshold_is_a_quantile_of_all_gates():
         ({"min_filters": 0}, "min_filters=0"),
         ({"retrain_steps": -1}, "retrain_steps=-1"),
         ({"l1": -1.0}, "l1=-1.0"),
+        ({"cost_weighting": "flops"}, "cost_weighting='flops'"),
     ],
 )
 def test_bad_settings(settings, message):
