@@ -23,3 +23,15 @@ def check_images(images, name="images", min_count=1):
             f"Received: {name}.shape={array.shape}"
         )
     return array
+
+
+def check_image_pair(a, b, names=("x", "y")):
+    """Checks two uint8 image sets of one shape; returns them as float64."""
+    a = check_images(a, names[0]).astype(np.float64)
+    b = check_images(b, names[1]).astype(np.float64)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"`{names[0]}` and `{names[1]}` must have the same shape. Received: "
+            f"{names[0]}.shape={a.shape}, {names[1]}.shape={b.shape}"
+        )
+    return a, b

@@ -8,7 +8,7 @@ more diverse generator, and a collapsed one approaches 1.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from kgan.metrics.checks import check_images
+from kgan.metrics.checks import check_image_pair, check_images
 
 # The standard weights of the five scales (Wang et al. 2003).
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -86,13 +86,7 @@ def ms_ssim(
         terms are clipped to 0 before the weighted product, as
         `tf.image.ssim_multiscale` does, so the result is in [0, 1].
     """
-    x = check_images(x, "x").astype(np.float64)
-    y = check_images(y, "y").astype(np.float64)
-    if x.shape != y.shape:
-        raise ValueError(
-            "`x` and `y` must have the same shape. "
-            f"Received: x.shape={x.shape}, y.shape={y.shape}"
-        )
+    x, y = check_image_pair(x, y)
     smallest = 2 ** (len(weights) - 1)
     if min(x.shape[1:3]) < smallest:
         raise ValueError(
@@ -121,13 +115,7 @@ def ssim(x, y, max_val=255.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03
     Returns:
         A float64 array `(N,)`: 1 for identical images.
     """
-    x = check_images(x, "x").astype(np.float64)
-    y = check_images(y, "y").astype(np.float64)
-    if x.shape != y.shape:
-        raise ValueError(
-            "`x` and `y` must have the same shape. "
-            f"Received: x.shape={x.shape}, y.shape={y.shape}"
-        )
+    x, y = check_image_pair(x, y)
     return _ssim_and_contrast(x, y, max_val, filter_size, filter_sigma, k1, k2)[0]
 
 

@@ -2,19 +2,12 @@
 
 import numpy as np
 
-from kgan.metrics.checks import check_images
+from kgan.metrics.checks import check_image_pair
 from kgan.metrics.ms_ssim import ssim
 
 
 def _pair(real, fake):
-    real = check_images(real, "real").astype(np.float64)
-    fake = check_images(fake, "fake").astype(np.float64)
-    if real.shape != fake.shape:
-        raise ValueError(
-            "`real` and `fake` must have the same shape. "
-            f"Received: real.shape={real.shape}, fake.shape={fake.shape}"
-        )
-    return real, fake
+    return check_image_pair(real, fake, ("real", "fake"))
 
 
 def l1_error(real, fake):

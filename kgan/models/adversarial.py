@@ -47,3 +47,16 @@ class AdversarialModel(keras.Model):
             self.g_optimizer.build(self.generator.trainable_variables)
         if not self.d_optimizer.built:
             self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

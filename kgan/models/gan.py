@@ -249,10 +249,6 @@ class GAN(AdversarialModel):
         config = super().get_config()
         config.update(
             {
-                "generator": keras.saving.serialize_keras_object(self.generator),
-                "discriminator": keras.saving.serialize_keras_object(
-                    self.discriminator
-                ),
                 "latent_dim": self.latent_dim,
                 "loss": self.loss,
                 "d_steps": self.d_steps,
@@ -262,13 +258,6 @@ class GAN(AdversarialModel):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 def _global_batch(local_batch):
