@@ -3,7 +3,7 @@
     python scripts/reproduce_pggan.py                         # MNIST, 10 minutes each
     python scripts/reproduce_pggan.py --datasets mnist fashion_mnist --minutes 30
     python scripts/reproduce_pggan.py --variants progressive no_minibatch_stddev \\
-        no_equalized_lr no_pixel_norm                          # Table 1 ablations
+        no_equalized_lr no_pixel_norm --tag ablations          # Table 1 ablations
 
 Every variant trains the same final networks (32x32) for the same training
 time: `progressive` grows from 4x4 with fade-in (PGGAN's schedule by images
@@ -11,8 +11,8 @@ shown), `non_progressive` trains the 32x32 networks from the start, and the
 `no_*` variants grow without one of the paper's contributions. At regular
 intervals of training time (evaluation excluded from the clock) the moving-
 average generator is scored with SWD per pyramid level (x1e3, lower-resolution
-samples upsampled to 32 px) and MS-SSIM. Writes `results/pggan_<dataset>.json`
-and `results/pggan_<dataset>_swd_time.png`.
+samples upsampled to 32 px) and MS-SSIM. Writes `results/pggan_<dataset>[_<tag>].json`
+and `results/pggan_<dataset>[_<tag>]_swd_time.png`.
 """
 
 import argparse
@@ -171,6 +171,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-xla", action="store_true")
     parser.add_argument("--results", default="results")
+    parser.add_argument(
+        "--tag", default="", help="appended to the file names, e.g. 'ablations'"
+    )
     args = parser.parse_args(argv)
 
     for dataset in args.datasets:
@@ -191,6 +194,7 @@ def main(argv=None):
                 "non_progressive_seconds": fixed,
                 "speedup": fixed / progressive if progressive else None,
             }
+        cores = len(os.sched_getaffinity(0))  # fewer than cpu_count under taskset
         report = {
             "dataset": dataset,
             "protocol": {
@@ -207,17 +211,17 @@ def main(argv=None):
                     "seed",
                 )
             }
-            | {"machine": f"{platform.machine()} CPU, {os.cpu_count()} cores"},
+            | {"machine": f"{platform.machine()} CPU, {cores} cores"},
             "final": {name: timeline[-1] for name, timeline in results.items()},
             "time_to_reach": summary,
             "timelines": results,
         }
-        results_dir = args.results
-        with atomic_path(os.path.join(results_dir, f"pggan_{dataset}.json")) as p:
-            p.write_text(json.dumps(report, indent=2) + "\n")
-        plot_swd_time(
-            dataset, results, os.path.join(results_dir, f"pggan_{dataset}_swd_time.png")
+        stem = os.path.join(
+            args.results, f"pggan_{dataset}" + (f"_{args.tag}" if args.tag else "")
         )
+        with atomic_path(stem + ".json") as p:
+            p.write_text(json.dumps(report, indent=2) + "\n")
+        plot_swd_time(dataset, results, stem + "_swd_time.png")
         print(
             json.dumps({"final": report["final"], "time_to_reach": summary}, indent=2)
         )
