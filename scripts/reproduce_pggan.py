@@ -64,6 +64,20 @@ def evaluate(gan, real_u8, n, seed):
     return result
 
 
+def real_reference(real, n, seed):
+    """SWD per level between two disjoint sets of `n` real images: the floor
+    that generated images can approach."""
+    from kgan.metrics import swd
+
+    if len(real) < 2 * n:
+        raise ValueError(
+            f"The real-vs-real reference needs {2 * n} images. "
+            f"Received: images={len(real)}"
+        )
+    images = to_uint8(real[: 2 * n])
+    return {f"swd_{k}": v for k, v in swd(images[:n], images[n:], seed=seed).items()}
+
+
 def run_variant(name, dataset, real, args):
     """Trains one variant for `args.minutes` of training time; returns the
     evaluations over time."""
@@ -212,6 +226,7 @@ def main(argv=None):
                 )
             }
             | {"machine": f"{platform.machine()} CPU, {cores} cores"},
+            "real_vs_real": real_reference(real, args.eval_n, args.seed),
             "final": {name: timeline[-1] for name, timeline in results.items()},
             "time_to_reach": summary,
             "timelines": results,

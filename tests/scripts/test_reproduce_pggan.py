@@ -21,10 +21,14 @@ def test_time_to_reach(reproduce_pggan):
 def test_short_protocol_end_to_end(reproduce_pggan, tmp_path):
     args = ["--minutes", "0.05", "--eval-every-minutes", "0.025", "--eval-n", "40"]
     args += ["--phase-kimg", "0.016", "--batch-size", "8", "--chunk-steps", "2"]
-    args += ["--fmap-base", "32", "--fmap-max", "8", "--images", "64", "--no-xla"]
+    args += ["--fmap-base", "32", "--fmap-max", "8", "--images", "80", "--no-xla"]
     args += ["--variants", "progressive", "non_progressive", "no_pixel_norm"]
+    args += ["--tag", "short"]
     assert reproduce_pggan.main(args + ["--results", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "pggan_mnist.json").read_text())
+    report = json.loads((tmp_path / "pggan_mnist_short.json").read_text())
+    assert (
+        report["real_vs_real"]["swd_mean"] < report["final"]["progressive"]["swd_mean"]
+    )
     assert set(report["timelines"]) == {
         "progressive",
         "non_progressive",
@@ -39,4 +43,4 @@ def test_short_protocol_end_to_end(reproduce_pggan, tmp_path):
     assert set(report["time_to_reach"]) == {
         "target_swd_mean", "progressive_seconds", "non_progressive_seconds", "speedup"
     }  # fmt: skip
-    assert (tmp_path / "pggan_mnist_swd_time.png").stat().st_size > 0
+    assert (tmp_path / "pggan_mnist_short_swd_time.png").stat().st_size > 0
