@@ -69,7 +69,9 @@ def rebuild(model, plan):
     names = {layer.name for layer in model.layers}
     unknown = sorted(set(plan) - names)
     if unknown:
-        raise ValueError(f"The plan names layers the model lacks. Received: {unknown}")
+        raise ValueError(
+            f"The plan names layers the model lacks. Received: layers={unknown}"
+        )
     for name, kept in plan.items():
         filters = model.get_layer(name).get_config().get("filters")
         kept = np.asarray(kept)
