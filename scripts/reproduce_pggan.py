@@ -144,6 +144,29 @@ def time_to_reach(timeline, target):
     return None
 
 
+def time_to_reach_summary(results):
+    """When growing and fixed networks first reached the same SWD.
+
+    The target is the best mean SWD that both runs reached (the larger of
+    their two minima); `speedup` is the fixed networks' time over the
+    growing ones' (above 1: growing was faster).
+    """
+    if "non_progressive" not in results or "progressive" not in results:
+        return {}
+    target = max(
+        min(r["swd_mean"] for r in results[name])
+        for name in ("progressive", "non_progressive")
+    )
+    progressive = time_to_reach(results["progressive"], target)
+    fixed = time_to_reach(results["non_progressive"], target)
+    return {
+        "target_swd_mean": target,
+        "progressive_seconds": progressive,
+        "non_progressive_seconds": fixed,
+        "speedup": fixed / progressive if progressive else None,
+    }
+
+
 def plot_swd_time(dataset, results, path):
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 4))
@@ -196,18 +219,7 @@ def main(argv=None):
         for name in args.variants:
             print(f"== {dataset}, {name}", flush=True)
             results[name] = run_variant(name, dataset, real, args)
-        summary = {}
-        if "non_progressive" in results and "progressive" in results:
-            # How much sooner growing reaches the best SWD of the fixed networks.
-            target = min(r["swd_mean"] for r in results["non_progressive"])
-            progressive = time_to_reach(results["progressive"], target)
-            fixed = time_to_reach(results["non_progressive"], target)
-            summary = {
-                "target_swd_mean": target,
-                "progressive_seconds": progressive,
-                "non_progressive_seconds": fixed,
-                "speedup": fixed / progressive if progressive else None,
-            }
+        summary = time_to_reach_summary(results)
         cores = len(os.sched_getaffinity(0))  # fewer than cpu_count under taskset
         report = {
             "dataset": dataset,

@@ -18,6 +18,24 @@ def test_time_to_reach(reproduce_pggan):
     assert reproduce_pggan.time_to_reach(timeline, 10) is None
 
 
+def test_time_to_reach_summary(reproduce_pggan):
+    def timeline(values):
+        return [{"seconds": 60 * i, "swd_mean": v} for i, v in enumerate(values)]
+
+    # Growing bottoms out at 50, which the fixed networks reach at minute 2
+    # and growing at minute 3: growing is 2/3 as fast.
+    results = {
+        "progressive": timeline([90, 80, 70, 50]),
+        "non_progressive": timeline([90, 60, 45, 30]),
+    }
+    summary = reproduce_pggan.time_to_reach_summary(results)
+    assert summary["target_swd_mean"] == 50
+    assert summary["progressive_seconds"] == 180
+    assert summary["non_progressive_seconds"] == 120
+    assert summary["speedup"] == 120 / 180
+    assert reproduce_pggan.time_to_reach_summary({"progressive": []}) == {}
+
+
 def test_short_protocol_end_to_end(reproduce_pggan, tmp_path):
     args = ["--minutes", "0.05", "--eval-every-minutes", "0.025", "--eval-n", "40"]
     args += ["--phase-kimg", "0.016", "--batch-size", "8", "--chunk-steps", "2"]
