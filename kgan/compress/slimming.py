@@ -104,14 +104,10 @@ def _train_generator(generator, discriminator, data, steps, optimizer, verbose):
     """Trains `generator` for `steps` against the frozen `discriminator`."""
     if steps == 0:
         return {}
-    trainable = discriminator.trainable
     trainer = Pix2Pix(generator, discriminator)
     trainer.freeze_discriminator()
     trainer.compile(g_optimizer=optimizer, d_optimizer=keras.optimizers.Adam())
-    try:
-        history = trainer.fit(data, steps_per_epoch=steps, epochs=1, verbose=verbose)
-    finally:
-        discriminator.trainable = trainable
+    history = trainer.fit(data, steps_per_epoch=steps, epochs=1, verbose=verbose)
     return {name: float(values[-1]) for name, values in history.history.items()}
 
 

@@ -42,6 +42,7 @@ class Pix2Pix(AdversarialModel):
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = float(l1_weight)
+        self.discriminator_frozen = False
         self.trackers = {
             name: keras.metrics.Mean(name=name)
             for name in ("d_loss", "g_loss", "g_adversarial", "g_l1")
@@ -65,9 +66,14 @@ class Pix2Pix(AdversarialModel):
         """Stops (or resumes) training the discriminator.
 
         A frozen discriminator keeps every weight, BatchNorm statistics
-        included (Keras runs a non-trainable BatchNorm in inference mode).
+        included, yet judges as it did in training: its BatchNorm layers
+        still normalise with the statistics of each batch, and the moving
+        statistics that this updates are put back after every step.
+        (Setting `trainable = False` instead would switch its BatchNorm to
+        the moving statistics: a different function, which the generator
+        quickly learns to fool.)
         """
-        self.discriminator.trainable = not frozen
+        self.discriminator_frozen = bool(frozen)
         self.train_function = None  # trace again: the step changes
 
     @property
@@ -84,7 +90,10 @@ class Pix2Pix(AdversarialModel):
                 "Pix2Pix batches are (conditions, images) pairs. "
                 f"Received: conditions alone, of shape {tuple(conditions.shape)}"
             )
-        train_discriminator = self.discriminator.trainable
+        train_discriminator = not self.discriminator_frozen
+        if not train_discriminator:
+            statistics = self.discriminator.non_trainable_variables
+            saved = [tf.identity(v.value) for v in statistics]
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(conditions, training=True)
             fake_logits = self.discriminator([conditions, fake], training=True)
@@ -109,6 +118,9 @@ class Pix2Pix(AdversarialModel):
             d_vars = self.discriminator.trainable_variables
             self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
             self.trackers["d_loss"].update_state(d_loss)
+        else:
+            for variable, value in zip(statistics, saved, strict=True):
+                variable.assign(value)
         self.trackers["g_loss"].update_state(g_loss)
         self.trackers["g_adversarial"].update_state(adversarial)
         self.trackers["g_l1"].update_state(l1)

@@ -46,7 +46,7 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path):
         assert not any(isinstance(layer, ScalingGate) for layer in loaded.layers)
     for old, new in zip(before, discriminator.weights, strict=True):
         np.testing.assert_array_equal(old, new.numpy())
-    assert discriminator.trainable  # restored after the frozen retraining
+    assert discriminator.trainable
     original = records[0]["parameters"] / records[0]["ratio"]
     assert np.isclose(generator.count_params(), original)
 

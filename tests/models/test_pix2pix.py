@@ -79,6 +79,8 @@ def test_frozen_discriminator_keeps_every_weight():
     g_before = [w.numpy().copy() for w in trainer.generator.trainable_weights]
     history = trainer.fit(_dataset(), epochs=2, verbose=0)
     assert "d_loss" not in history.history
+    # Still trainable as a Keras layer: its BatchNorm uses batch statistics.
+    assert trainer.discriminator.trainable
     for before, after in zip(d_before, trainer.discriminator.weights, strict=True):
         np.testing.assert_array_equal(before, after.numpy())  # statistics too
     assert any(
