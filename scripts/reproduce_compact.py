@@ -108,6 +108,7 @@ def main(argv=None):
     parser.add_argument("--prune-fraction", type=float, default=0.3)
     parser.add_argument("--sparsity-steps", type=int, default=200)
     parser.add_argument("--retrain-steps", type=int, default=500)
+    parser.add_argument("--l1", type=float, default=SlimmingConfig.l1)
     parser.add_argument(
         "--cost-weighting",
         choices=["uniform", "size"],
@@ -147,6 +148,7 @@ def main(argv=None):
         prune_fraction=args.prune_fraction,
         sparsity_steps=args.sparsity_steps,
         retrain_steps=args.retrain_steps,
+        l1=args.l1,
         cost_weighting=args.cost_weighting,
     )
     print("== slimming", flush=True)
