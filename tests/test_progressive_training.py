@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from kgan import progressive_training
+from kgan.data.road_scenes import road_scenes
 from kgan.progressive_training import (
     ProgressiveConfig,
     fit_to_resolution,
@@ -114,3 +115,20 @@ def test_train_progan_command(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(args[:2] + ["--batch-sizes", "4-8", "--out", str(tmp_path / "y")])
     assert "Received: batch_sizes='4-8'" in capsys.readouterr().err
+
+
+def test_grows_on_road_scenes_to_64_px(tmp_path):
+    levels = {"4": 4, "8": 4, "16": 4, "32": 4, "64": 4}
+    config = ProgressiveConfig(
+        **{**TINY, "resolution": 64, "batch_sizes": levels},
+        dataset="road_scenes",
+        kimg=0.008 * 9,  # 4 px, then four fade-ins and stable phases of 8
+    )
+    config.lod_training_kimg = config.lod_transition_kimg = 0.008
+    # A few generated scenes stand in for the 10,000 of `load("road_scenes")`.
+    _, images = road_scenes(16, 64, seed=0)
+    scenes = tf.data.Dataset.from_tensor_slices(images / 127.5 - 1.0).batch(4)
+    gan = train_progressive(config, tmp_path / "run", dataset=scenes, verbose=0)
+    assert gan.phase.resolution == 64
+    generator = keras.saving.load_model(tmp_path / "run" / "generator.keras")
+    assert generator.output_shape == (None, 64, 64, 3)

@@ -27,7 +27,9 @@ def load(
     """Loads a dataset as batches of float32 images in [-1, 1].
 
     Args:
-        name: `"mnist"`, `"fashion_mnist"`, `"cifar10"` or `"folder"`.
+        name: `"mnist"`, `"fashion_mnist"`, `"cifar10"`, `"folder"` or
+            `"road_scenes"` (10,000 generated training and 1,000 test
+            scenes, 64 px or `image_size`; see `kgan.data.road_scenes`).
         split: `"train"` or `"test"`. MNIST from the embedded file has a
             fixed 8,000/2,000 split; an image folder has only `"train"`.
         batch_size: Positive integer.
@@ -95,6 +97,8 @@ def load_arrays(
     source = _check_arguments(name, split, source, classes)
     if source in ("embedded", "npz"):
         return _filtered_arrays(name, split, source, classes)
+    if source == "generated":
+        return sources.generated_road_scenes(split, image_size)
     ds, _ = _examples(name, split, source, classes, directory, image_size, channels)
     images, labels = [], []
     for image, label in ds.batch(1024).as_numpy_iterator():
@@ -134,6 +138,10 @@ def _check_arguments(name, split, source, classes):
                 "`classes` must be a list of non-negative class indices. "
                 f"Received: classes={classes!r}"
             )
+        if name == "road_scenes":
+            raise ValueError(
+                f"Road scenes have no classes to filter. Received: classes={classes!r}"
+            )
         if name != "folder" and max(classes, default=0) > 9:
             raise ValueError(
                 f"Dataset {name} has classes 0 to 9. Received: classes={classes!r}"
@@ -161,6 +169,9 @@ def _examples(name, split, source, classes, directory, image_size, channels):
     """Returns an unbatched `(uint8 image, label)` dataset and a shuffle buffer."""
     if source in ("embedded", "npz"):
         x, y = _filtered_arrays(name, split, source, classes)
+        return tf.data.Dataset.from_tensor_slices((x, y)), len(x)
+    if source == "generated":
+        x, y = sources.generated_road_scenes(split, image_size)
         return tf.data.Dataset.from_tensor_slices((x, y)), len(x)
     if source == "tfds":
         ds = sources.tfds_dataset(name, split)

@@ -10,6 +10,8 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from kgan.data.road_scenes import road_scenes
+
 EMBEDDED_MNIST = pathlib.Path(__file__).with_name("mnist_10k.npz")
 MNIST_TRAIN_SIZE = 8000
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -21,7 +23,30 @@ SOURCES = {
     "fashion_mnist": ("npz", "tfds"),
     "cifar10": ("tfds",),
     "folder": ("folder",),
+    "road_scenes": ("generated",),
 }
+# Generated road scenes: (scenes, seed) of each split, at 64 px unless
+# `image_size` asks for another size.
+ROAD_SCENE_SPLITS = {"train": (10_000, 0), "test": (1_000, 1)}
+ROAD_SCENE_SIZE = 64
+
+
+def generated_road_scenes(split, image_size=None):
+    """The images of a road-scene split as uint8 arrays; labels are 0 (the
+    label maps are `kgan.data.road_scenes`'s business)."""
+    size = ROAD_SCENE_SIZE
+    if image_size is not None:
+        height, width = image_size
+        if height != width:
+            raise ValueError(
+                f"Road scenes are square. Received: image_size={tuple(image_size)}"
+            )
+        size = int(height)
+    count, seed = ROAD_SCENE_SPLITS[split]
+    _, images = road_scenes(count, size, seed)
+    return images, np.zeros(count, np.int64)
+
+
 SPLITS = ("train", "test")
 
 

@@ -63,3 +63,18 @@ def test_colorize_and_one_hot():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         road_scenes(**kwargs)
+
+
+def test_load_road_scenes_by_name():
+    from kgan.data import load, load_arrays
+
+    x, y = load_arrays("road_scenes", "test", image_size=(16, 16))
+    assert x.shape == (1000, 16, 16, 3) and x.dtype == np.uint8 and not y.any()
+    _, expected = road_scenes(4, 16, seed=1)
+    np.testing.assert_array_equal(x[:4], expected)
+    batch = next(iter(load("road_scenes", "test", 8, image_size=(16, 16))))
+    assert batch.shape == (8, 16, 16, 3) and -1.0 <= float(batch.numpy().min())
+    with pytest.raises(ValueError, match="square"):
+        load_arrays("road_scenes", "test", image_size=(16, 32))
+    with pytest.raises(ValueError, match="no classes"):
+        load_arrays("road_scenes", "test", classes=[1])
