@@ -125,8 +125,9 @@ def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
         found = gates(gated)
         for conv, weight in size_weights(gated).items():
             found[conv].l1 = config.l1 * weight
+    gate_names = {gate.name for gate in gates(gated).values()}
     for layer in gated.layers:  # only the gates learn which filters matter
-        layer.trainable = layer.name in {g.name for g in gates(gated).values()}
+        layer.trainable = layer.name in gate_names
     sparsity = _train_generator(
         gated,
         discriminator,
