@@ -23,6 +23,15 @@ def hidden_activation(name, layer_name=None):
     )
 
 
+def check_power_of_two(name, value, minimum=8):
+    """Raises unless `value` is an integer power of two of at least `minimum`."""
+    if not isinstance(value, int) or value < minimum or value & (value - 1):
+        raise ValueError(
+            f"`{name}` must be a power of two of at least {minimum}. "
+            f"Received: {name}={value!r}"
+        )
+
+
 def _check_image_shape(image_shape):
     if len(image_shape) != 3 or not all(
         isinstance(d, int) and d > 0 for d in image_shape

@@ -5,20 +5,10 @@ import math
 import keras
 from keras import layers
 
+from kgan.models.networks import check_power_of_two
+
 # Conv weights drawn from N(0, 0.02) as in pix2pix.
 _INIT = keras.initializers.RandomNormal(0.0, 0.02)
-
-
-def _check_size(image_size):
-    if (
-        not isinstance(image_size, int)
-        or image_size < 8
-        or image_size & (image_size - 1)
-    ):
-        raise ValueError(
-            "`image_size` must be a power of two of at least 8. "
-            f"Received: image_size={image_size!r}"
-        )
 
 
 def _check_positive(**values):
@@ -71,7 +61,7 @@ def unet_generator(
         - Isola et al., "Image-to-Image Translation with Conditional
           Adversarial Networks", CVPR 2017.
     """
-    _check_size(image_size)
+    check_power_of_two("image_size", image_size)
     _check_positive(
         condition_channels=condition_channels,
         image_channels=image_channels,
@@ -136,7 +126,7 @@ def patch_discriminator(
         A functional Keras model from `[condition, image]` to logits of shape
         `(batch, size / 2**downsamplings, size / 2**downsamplings, 1)`.
     """
-    _check_size(image_size)
+    check_power_of_two("image_size", image_size)
     _check_positive(
         condition_channels=condition_channels,
         image_channels=image_channels,

@@ -13,6 +13,7 @@ from kgan.layers import (
     MinibatchStdDev,
     PixelNormalization,
 )
+from kgan.models.networks import check_power_of_two
 
 SQRT_2 = math.sqrt(2.0)
 
@@ -23,15 +24,7 @@ def resolution_levels(resolution):
     Args:
         resolution: The final resolution, a power of two of at least 8.
     """
-    if (
-        not isinstance(resolution, int)
-        or resolution < 8
-        or resolution & (resolution - 1)
-    ):
-        raise ValueError(
-            "The final resolution must be a power of two of at least 8. "
-            f"Received: resolution={resolution!r}"
-        )
+    check_power_of_two("resolution", resolution)
     return [2**k for k in range(2, int(math.log2(resolution)) + 1)]
 
 
