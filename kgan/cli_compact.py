@@ -139,6 +139,13 @@ def add_compress(subparsers):
         help="L1 alike on every gate (the paper), or weighted by what each "
         "layer's filters cost in parameters and MACs",
     )
+    parser.add_argument(
+        "--targets",
+        choices=["real", "teacher"],
+        default=SLIMMING.targets,
+        help="L1 towards the real images (the paper) or towards the original "
+        "generator's outputs (distillation)",
+    )
     parser.set_defaults(handler=_compress)
 
 
@@ -153,6 +160,7 @@ def _compress(args):
         sparsity_steps=args.sparsity_steps,
         retrain_steps=args.retrain_steps,
         cost_weighting=args.cost_weighting,
+        targets=args.targets,
     )
     records = compress_pix2pix(args.model, args.out, config)
     print(f"{'round':>5} {'parameters':>12} {'ratio':>7} {'PSNR':>7} {'mIoU':>6}")

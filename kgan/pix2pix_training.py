@@ -75,6 +75,13 @@ def scene_dataset(n, resolution, batch_size, seed):
     )
 
 
+def run_dataset(config):
+    """The training `tf.data.Dataset` of a `Pix2PixConfig`."""
+    return scene_dataset(
+        config.scenes, config.resolution, config.batch_size, config.seed
+    )
+
+
 def held_out_evaluator(config, segmenter=None):
     """A `SegToImageEvaluator` on the run's held-out scenes."""
     labels, images = road_scenes(config.test_scenes, config.resolution, TEST_SEED)
@@ -128,9 +135,7 @@ def train_pix2pix(config, out, segmenter=None, verbose="auto"):
     """
     config.validate()
     out = prepare_run_dir(out, config, resume=False)
-    data = scene_dataset(
-        config.scenes, config.resolution, config.batch_size, config.seed
-    )
+    data = run_dataset(config)
     evaluator = held_out_evaluator(config, segmenter)
     trainer = build_pix2pix(config, int(data.element_spec[0].shape[-1]))
     epoch_steps = steps_per_epoch(config.steps, config.sample_every)
@@ -162,20 +167,9 @@ def train_pix2pix(config, out, segmenter=None, verbose="auto"):
     return trainer
 
 
-def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=None):
-    """Slims the generator of a saved `Pix2Pix` run to the parameter target.
-
-    Args:
-        model_path: The run's `pix2pix.keras`.
-        out: Folder for `round_<k>.keras`, `rounds.json` and
-            `comparison.png`.
-        config: A `SlimmingConfig`.
-        data_config: The `Pix2PixConfig` of the run (scenes, resolution,
-            batch size, seed); read from the run's `config.json` by default.
-
-    Returns:
-        The list of round records (see `slim`), round 0 being the input.
-    """
+def load_pix2pix_run(model_path, data_config=None):
+    """`(Pix2Pix model, Pix2PixConfig)` of a run's saved `pix2pix.keras`; the
+    config is read from the run's `config.json` unless given."""
     model_path = pathlib.Path(model_path)
     if not model_path.is_file():
         raise FileNotFoundError(f"No such pix2pix model. Received: path={model_path}")
@@ -193,20 +187,32 @@ def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=N
             "Slimming needs a saved Pix2Pix model (pix2pix.keras of a run). "
             f"Received: {type(trainer).__name__}"
         )
+    return trainer, data_config
+
+
+def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=None):
+    """Slims the generator of a saved `Pix2Pix` run to the parameter target.
+
+    Args:
+        model_path: The run's `pix2pix.keras`.
+        out: Folder for `round_<k>.keras`, `rounds.json` and
+            `comparison.png`.
+        config: A `SlimmingConfig`.
+        data_config: The `Pix2PixConfig` of the run (scenes, resolution,
+            batch size, seed); read from the run's `config.json` by default.
+
+    Returns:
+        The list of round records (see `slim`), round 0 being the input.
+    """
+    trainer, data_config = load_pix2pix_run(model_path, data_config)
     out = pathlib.Path(out)
-    data = scene_dataset(
-        data_config.scenes,
-        data_config.resolution,
-        data_config.batch_size,
-        data_config.seed,
-    )
     evaluator = held_out_evaluator(data_config, segmenter)
     first = {"round": 0, "parameters": trainer.generator.count_params(), "ratio": 1.0}
     first.update(evaluator(trainer.generator))
     records = [first] + slim(
         trainer.generator,
         trainer.discriminator,
-        data,
+        run_dataset(data_config),
         config or SlimmingConfig(),
         out,
         on_round=lambda _, generator: evaluator(generator),

@@ -6,10 +6,13 @@
 1. Trains pix2pix (U-Net generator, PatchGAN) on synthetic road scenes.
 2. Slims the generator round by round (`kgan.compress.slim`) to at most
    `--target-ratio` of its parameters, the discriminator frozen.
-3. Baseline: a uniformly narrower U-Net with about the compact generator's
-   parameters, trained from scratch for the same total generator steps.
-   Optionally (`pip install kgan[tfmot]`, `--tfmot`), magnitude pruning of the
-   full generator at the same sparsity.
+3. Baselines (`--baselines`): a uniformly narrower U-Net with about the
+   compact generator's parameters, trained from scratch for the same total
+   generator steps; and unstructured magnitude pruning of the full generator
+   to the same share of weights, fine-tuned for the slimming's steps against
+   the frozen discriminator (`kgan.compress.magnitude`, the method of
+   tfmot's `prune_low_magnitude`, which does not accept Keras 3 models),
+   exported dense and in TFLite's sparse format.
 4. Exports every generator to TFLite (float32; the compact one also int8),
    and measures for each: parameters, MACs, file size, LiteRT latency on one
    thread (median and p90, each model alternated with the full one in this
@@ -34,7 +37,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from kgan.compress.slimming import SlimmingConfig  # noqa: E402
+from kgan.compress.magnitude import magnitude_prune, zero_share  # noqa: E402
+from kgan.compress.slimming import SlimmingConfig, teacher_targets  # noqa: E402
 from kgan.data.road_scenes import one_hot, road_scenes  # noqa: E402
 from kgan.export import LiteRTGenerator, compare, model_macs, to_litert  # noqa: E402
 from kgan.export.bench import measure_latency  # noqa: E402
@@ -45,6 +49,8 @@ from kgan.pix2pix_training import (  # noqa: E402
     comparison_grid,
     compress_pix2pix,
     held_out_evaluator,
+    load_pix2pix_run,
+    run_dataset,
     train_pix2pix,
 )
 
@@ -115,10 +121,22 @@ def main(argv=None):
         default="uniform",
         help="L1 on every gate alike (the paper), or by its filters' cost",
     )
+    parser.add_argument(
+        "--targets",
+        choices=["real", "teacher"],
+        default="real",
+        help="L1 towards the real images (the paper) or the full generator's",
+    )
     parser.add_argument("--tag", default="", help="appended to the result names")
     parser.add_argument("--latency-runs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--baselines",
+        nargs="*",
+        choices=["uniform", "magnitude"],
+        default=["uniform", "magnitude"],
+        help="baselines to run (none if given without names)",
+    )
     parser.add_argument("--full-run", help="reuse this finished pix2pix run folder")
     parser.add_argument("--out", default="runs/compact")
     parser.add_argument("--results", default="results")
@@ -150,6 +168,7 @@ def main(argv=None):
         retrain_steps=args.retrain_steps,
         l1=args.l1,
         cost_weighting=args.cost_weighting,
+        targets=args.targets,
     )
     print("== slimming", flush=True)
     suffix = f"_{args.tag}" if args.tag else ""
@@ -162,7 +181,7 @@ def main(argv=None):
     evaluator = held_out_evaluator(config)
 
     generators = {f"round_{r['round']}": r for r in records}
-    if not args.no_baseline:
+    if "uniform" in args.baselines:
         filters = narrow_filters(config, records[-1]["parameters"])
         baseline_config = dataclasses.replace(
             config,
@@ -181,6 +200,29 @@ def main(argv=None):
         baseline["parameters"] = trainer.generator.count_params()
         baseline.update(evaluator(trainer.generator))
         generators["uniform_baseline"] = baseline
+    if "magnitude" in args.baselines:
+        sparsity = 1.0 - records[-1]["parameters"] / records[0]["parameters"]
+        print(
+            f"== baseline: magnitude pruning to {sparsity:.1%} zero weights, "
+            f"{slim_steps} steps",
+            flush=True,
+        )
+        trainer, _ = load_pix2pix_run(full_dir / "pix2pix.keras", config)
+        data = run_dataset(config)
+        if args.targets == "teacher":
+            data = teacher_targets(data, trainer.generator)
+        pruned = magnitude_prune(
+            trainer.generator,
+            trainer.discriminator,
+            data,
+            sparsity,
+            slim_steps,
+            learning_rate=slimming.learning_rate,
+        )
+        baseline = {"generator": pruned, "parameters": pruned.count_params()}
+        baseline.update(zero_weights=zero_share(pruned), **evaluator(pruned))
+        for name, sparse in (("magnitude", False), ("magnitude_sparse", True)):
+            generators[name] = {"round": name, "sparse_export": sparse, **baseline}
 
     print("== export and latency", flush=True)
     full_path = to_litert(full, out / f"tflite{suffix}" / "full.tflite")
@@ -193,7 +235,9 @@ def main(argv=None):
     rows = []
     for name, record in generators.items():
         path = to_litert(
-            record["generator"], out / f"tflite{suffix}" / f"{name}.tflite"
+            record["generator"],
+            out / f"tflite{suffix}" / f"{name}.tflite",
+            sparse=record.get("sparse_export", False),
         )
         row = {k: v for k, v in record.items() if k not in ("generator", "path")}
         row["name"] = name
@@ -229,7 +273,7 @@ def main(argv=None):
         [full, compact["generator"]]
         + (
             [generators["uniform_baseline"]["generator"]]
-            if not args.no_baseline
+            if "uniform" in args.baselines
             else []
         ),
         pathlib.Path(args.results) / f"compact_comparison{suffix}.png",

@@ -4,9 +4,11 @@
 `pruning_plan` picks the filters whose gates stay above a threshold,
 `rebuild` makes the physically smaller network, `strip_gates` folds the
 gates away for export and `slim` iterates all of it with retraining.
+`magnitude_prune` is the unstructured baseline: single weights zeroed.
 """
 
 from kgan.compress.gates import add_gates, gate_anchors, gates, set_l1, strip_gates
+from kgan.compress.magnitude import magnitude_prune
 from kgan.compress.prune import pruning_plan, rebuild
 from kgan.compress.slimming import SlimmingConfig, slim, slimming_round
 
@@ -15,6 +17,7 @@ __all__ = [
     "add_gates",
     "gate_anchors",
     "gates",
+    "magnitude_prune",
     "pruning_plan",
     "rebuild",
     "set_l1",

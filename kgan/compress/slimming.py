@@ -25,6 +25,14 @@ class SlimmingConfig:
             removes too much.
         min_filters: Filters every layer keeps at least.
         l1: Strength lambda of the L1 penalty on the gates.
+        targets: What the generator's L1 loss pulls towards while the
+            gates train and while it retrains. `"real"`: the ground-truth
+            images, as in the paper. `"teacher"`: the original generator's
+            outputs for the same label maps (knowledge distillation). A
+            label map fixes the layout but not the textures and colours, so
+            L1 to real images pulls towards their blurry average, which the
+            frozen discriminator stops resisting; the teacher's output is a
+            deterministic target the student can match.
         cost_weighting: `"uniform"`: every gate gets `l1`, as in the paper
             and network slimming. `"size"`: each layer's gates get `l1`
             times the relative cost of its filters (mean of parameters and
@@ -44,6 +52,7 @@ class SlimmingConfig:
     prune_fraction: float = 0.3
     min_filters: int = 4
     l1: float = 1e-2
+    targets: str = "real"
     cost_weighting: str = "uniform"
     sparsity_steps: int = 200
     gate_learning_rate: float = 1e-2
@@ -77,6 +86,9 @@ class SlimmingConfig:
                 "'uniform' or 'size'",
             )
         )
+        checks.append(
+            ("targets", self.targets in ("real", "teacher"), "'real' or 'teacher'")
+        )
         for name, ok, expected in checks:
             if not ok:
                 value = getattr(self, name)
@@ -100,14 +112,31 @@ def global_threshold(model, fraction):
     return float(magnitudes[count - 1])
 
 
-def _train_generator(generator, discriminator, data, steps, optimizer, verbose):
-    """Trains `generator` for `steps` against the frozen `discriminator`."""
+def teacher_targets(data, teacher):
+    """Replaces the images of `(conditions, images)` batches by `teacher`'s
+    outputs (inference mode) for the same conditions."""
+    return data.map(
+        lambda conditions, _: (conditions, teacher(conditions, training=False))
+    )
+
+
+def train_generator(
+    generator, discriminator, data, steps, optimizer, callbacks=(), verbose=0
+):
+    """Trains `generator` for `steps` against the frozen `discriminator`;
+    returns the last losses."""
     if steps == 0:
         return {}
     trainer = Pix2Pix(generator, discriminator)
     trainer.freeze_discriminator()
     trainer.compile(g_optimizer=optimizer, d_optimizer=keras.optimizers.Adam())
-    history = trainer.fit(data, steps_per_epoch=steps, epochs=1, verbose=verbose)
+    history = trainer.fit(
+        data,
+        steps_per_epoch=steps,
+        epochs=1,
+        callbacks=list(callbacks),
+        verbose=verbose,
+    )
     return {name: float(values[-1]) for name, values in history.history.items()}
 
 
@@ -128,13 +157,13 @@ def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
     gate_names = {gate.name for gate in gates(gated).values()}
     for layer in gated.layers:  # only the gates learn which filters matter
         layer.trainable = layer.name in gate_names
-    sparsity = _train_generator(
+    sparsity = train_generator(
         gated,
         discriminator,
         data,
         config.sparsity_steps,
         keras.optimizers.Adam(config.gate_learning_rate, beta_1=0.5),
-        verbose,
+        verbose=verbose,
     )
     for layer in gated.layers:
         layer.trainable = True
@@ -142,13 +171,13 @@ def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
     plan = pruning_plan(gated, threshold, config.min_filters)
     set_l1(gated, 0.0)
     smaller = strip_gates(rebuild(gated, plan))
-    retrain = _train_generator(
+    retrain = train_generator(
         smaller,
         discriminator,
         data,
         config.retrain_steps,
         keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
-        verbose,
+        verbose=verbose,
     )
     log = {
         "threshold": threshold,
@@ -180,6 +209,8 @@ def slim(generator, discriminator, data, config=None, out_dir=None, on_round=Non
     """
     config = (config or SlimmingConfig()).validate()
     original = generator.count_params()
+    if config.targets == "teacher":
+        data = teacher_targets(data, generator)
     records, current = [], generator
     ratio = 1.0
     for round_index in range(1, config.max_rounds + 1):

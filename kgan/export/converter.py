@@ -53,7 +53,7 @@ def _latent_prior(model, samples, seed=0):
         yield [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
 
 
-def to_litert(generator, path, quantize=None, representative_data=None):
+def to_litert(generator, path, quantize=None, representative_data=None, sparse=False):
     """Converts a Keras generator to a `.tflite` file for LiteRT.
 
     The file takes one example (batch 1) with static shapes and uses only
@@ -71,6 +71,9 @@ def to_litert(generator, path, quantize=None, representative_data=None):
             to 100 draws from the latent prior N(0, I), which fits
             unconditional generators; pass real conditions for conditional
             ones.
+        sparse: Whether to store kernels that are mostly zero in a sparse
+            format (`tf.lite.Optimize.EXPERIMENTAL_SPARSITY`), which lets
+            XNNPACK use its sparse kernels where it has them.
 
     Returns:
         The `pathlib.Path` of the written file.
@@ -88,8 +91,9 @@ def to_litert(generator, path, quantize=None, representative_data=None):
     frozen = convert_variables_to_constants_v2(_batch_one_function(generator))
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantize is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.optimizations = [tf.lite.Optimize.DEFAULT] if quantize else []
+    if sparse:
+        converter.optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     elif quantize == "int8":

@@ -4,7 +4,12 @@ import pytest
 import tensorflow as tf
 
 from kgan.compress import add_gates, gates
-from kgan.compress.slimming import SlimmingConfig, global_threshold, slim
+from kgan.compress.slimming import (
+    SlimmingConfig,
+    global_threshold,
+    slim,
+    teacher_targets,
+)
 from kgan.data.road_scenes import one_hot, road_scenes
 from kgan.layers.scaling_gate import ScalingGate
 from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
@@ -18,13 +23,18 @@ def _data():
     return tf.data.Dataset.from_tensor_slices(pairs).batch(8).repeat()
 
 
-def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path):
+@pytest.mark.parametrize("targets", ["real", "teacher"])
+def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
     keras.utils.set_random_seed(0)
     generator = unet_generator(SIZE, filters=8, max_filters=32)
     discriminator = patch_discriminator(SIZE, filters=4, downsamplings=2)
     before = [w.numpy().copy() for w in discriminator.weights]
     config = SlimmingConfig(
-        target_ratio=0.3, prune_fraction=0.4, sparsity_steps=3, retrain_steps=3
+        target_ratio=0.3,
+        prune_fraction=0.4,
+        sparsity_steps=3,
+        retrain_steps=3,
+        targets=targets,
     )
     seen = []
 
@@ -51,6 +61,15 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path):
     assert np.isclose(generator.count_params(), original)
 
 
+def test_teacher_targets_are_the_teachers_inference_outputs():
+    teacher = unet_generator(SIZE, filters=4, max_filters=8, dropout=0.5)
+    conditions, _ = next(iter(_data()))
+    distilled_conditions, targets = next(iter(teacher_targets(_data(), teacher)))
+    np.testing.assert_array_equal(distilled_conditions, conditions)
+    expected = keras.ops.convert_to_numpy(teacher(conditions, training=False))
+    np.testing.assert_allclose(targets, expected, atol=1e-6)
+
+
 def test_global_threshold_is_a_quantile_of_all_gates():
     gated = add_gates(unet_generator(SIZE, filters=4, max_filters=8))
     values = []
@@ -73,6 +92,7 @@ def test_global_threshold_is_a_quantile_of_all_gates():
         ({"retrain_steps": -1}, "retrain_steps=-1"),
         ({"l1": -1.0}, "l1=-1.0"),
         ({"cost_weighting": "flops"}, "cost_weighting='flops'"),
+        ({"targets": "fake"}, "targets='fake'"),
     ],
 )
 def test_bad_settings(settings, message):
