@@ -415,11 +415,17 @@ def _add_export(subparsers):
         "--quantize",
         choices=["float16", "dynamic", "int8"],
         default=None,
-        help="quantization (none: float32); int8 calibrates on 100 latents "
-        "drawn from N(0, I)",
+        help="quantization (none: float32)",
     )
     parser.add_argument(
-        "--verify-n", type=int, default=64, help="latent vectors used to verify"
+        "--calibration",
+        choices=["prior", "road_scenes"],
+        default="prior",
+        help="int8 calibration inputs: 100 latents from N(0, I), or 100 one-hot "
+        "label maps of road scenes (for pix2pix generators)",
+    )
+    parser.add_argument(
+        "--verify-n", type=int, default=64, help="inputs used to verify"
     )
     parser.set_defaults(handler=_export)
 
@@ -428,13 +434,29 @@ def _export(args):
     from kgan import export
 
     generator = _load_generator(args.model)
-    path = export.to_litert(generator, args.out, quantize=args.quantize)
-    result = export.compare(path, generator, n=args.verify_n)
+    calibration, checks, inputs = None, None, "latents"
+    if args.calibration == "road_scenes":
+        from kgan.data.road_scenes import ROAD_CLASSES, one_hot, road_scenes
+
+        shape = generator.input_shape
+        if len(shape) != 4 or shape[-1] != len(ROAD_CLASSES):
+            raise ValueError(
+                "--calibration road_scenes needs a generator of one-hot road-scene "
+                f"label maps ({len(ROAD_CLASSES)} channels). "
+                f"Received: input_shape={generator.input_shape}"
+            )
+        resolution = shape[1]
+        calibration = [[c[None]] for c in one_hot(road_scenes(100, resolution, 7)[0])]
+        checks, inputs = one_hot(road_scenes(args.verify_n, resolution, 8)[0]), "maps"
+    path = export.to_litert(
+        generator, args.out, quantize=args.quantize, representative_data=calibration
+    )
+    result = export.compare(path, generator, n=args.verify_n, inputs=checks)
     print(f"wrote {path}: {path.stat().st_size / 1024:.1f} KiB")
     print(f"operators: {', '.join(export.operator_names(path))}")
     print(f"MACs per image: {export.model_macs(path):,}")
     print(
-        f"vs Keras on {args.verify_n} latents: max |diff| "
+        f"vs Keras on {args.verify_n} {inputs}: max |diff| "
         f"{result['max_abs_diff']:.3g}, mean |diff| {result['mean_abs_diff']:.3g} "
         "(pixels in [-1, 1])"
     )

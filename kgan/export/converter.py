@@ -68,9 +68,9 @@ def to_litert(generator, path, quantize=None, representative_data=None, sparse=F
             weights and activations, float input and output).
         representative_data: For `"int8"`: an iterable of lists of input
             arrays of batch 1 used to calibrate activation ranges. Defaults
-            to 100 draws from the latent prior N(0, I), which fits
-            unconditional generators; pass real conditions for conditional
-            ones.
+            to 100 draws from the latent prior N(0, I), allowed only for
+            generators of flat latent vectors; pass real conditions (label
+            maps) for the others.
         sparse: Whether to store kernels that are mostly zero in a sparse
             format (`tf.lite.Optimize.EXPERIMENTAL_SPARSITY`), which lets
             XNNPACK use its sparse kernels where it has them.
@@ -99,6 +99,14 @@ def to_litert(generator, path, quantize=None, representative_data=None, sparse=F
     elif quantize == "int8":
         data = representative_data
         if data is None:
+            shapes = _input_shapes(generator)
+            if any(len(shape) != 2 for shape in shapes):
+                raise ValueError(
+                    "int8 calibration defaults to latent vectors from N(0, I), "
+                    "which do not resemble inputs such as label maps: pass "
+                    "`representative_data` (kgan export: --calibration). "
+                    f"Received: input_shape={generator.input_shape}"
+                )
             data = list(_latent_prior(generator, REPRESENTATIVE_SAMPLES))
         converter.representative_dataset = lambda: iter(data)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

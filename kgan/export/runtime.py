@@ -70,19 +70,21 @@ class LiteRTGenerator:
         return self(rng.standard_normal((n,) + self.latent_shape).astype(np.float32))
 
 
-def compare(path, generator, n=8, seed=0):
+def compare(path, generator, n=8, seed=0, inputs=None):
     """Differences between a .tflite file and its Keras model on the same inputs.
 
-    Both run the same `n` latent vectors drawn from N(0, I) with `seed`; the
-    Keras model runs in inference mode.
+    Both run `inputs` or, by default, the same `n` latent vectors drawn from
+    N(0, I) with `seed`; the Keras model runs in inference mode.
 
     Returns:
         `{"max_abs_diff": ..., "mean_abs_diff": ...}` over all pixels of all
         images, in the images' value range.
     """
     lite = LiteRTGenerator(path)
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n,) + lite.latent_shape).astype(np.float32)
+    z = inputs
+    if z is None:
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((n,) + lite.latent_shape).astype(np.float32)
     difference = np.abs(lite(z) - np.asarray(generator(z, training=False)))
     return {
         "max_abs_diff": float(difference.max()),

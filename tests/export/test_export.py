@@ -6,6 +6,7 @@ import tensorflow as tf
 from kgan import cli, export
 from kgan.export.bench import measure_latency
 from kgan.models import dcgan, vanilla
+from kgan.models.pix2pix_networks import unet_generator
 
 GENERATORS = {
     "mlp": lambda: vanilla(hidden_units=64, latent_dim=16)[0],
@@ -149,3 +150,32 @@ def test_export_sample_and_bench_commands(tmp_path, capsys):
     cli.main(["bench", "--model", str(tflite_path), "--against", str(keras_path)])
     text = capsys.readouterr().out
     assert "median latency ratio" in text and "MACs" in text
+
+
+def test_int8_of_label_maps_needs_representative_data(tmp_path):
+    generator = unet_generator(16, filters=4, max_filters=8)
+    with pytest.raises(ValueError, match=r"input_shape=\(None, 16, 16, 7\)"):
+        export.to_litert(generator, tmp_path / "g.tflite", quantize="int8")
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_int8_export_calibrates_on_label_maps(tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    generator = trained_like(unet_generator(16, filters=4, max_filters=8))
+    generator.save(tmp_path / "generator.keras")
+    args = ["export", "--model", str(tmp_path / "generator.keras"), "--verify-n", "8"]
+    cli.main(args + ["--out", str(tmp_path / "g.tflite"), "--quantize", "int8",
+                     "--calibration", "road_scenes"])  # fmt: skip
+    text = capsys.readouterr().out
+    assert "QUANTIZE" in text and "vs Keras on 8 maps" in text
+    calibrated = float(text.split("mean |diff| ")[1].split()[0])
+    assert calibrated < 0.05
+    mlp = tmp_path / "g.keras"
+    GENERATORS["mlp"]().save(mlp)
+    with pytest.raises(SystemExit):
+        cli.main(["export", "--model", str(mlp), "--out", str(tmp_path / "m.tflite"),
+                  "--calibration", "road_scenes"])  # fmt: skip
+    assert "label maps (7 channels). Received: input_shape=(None, 16)" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "m.tflite").exists()
