@@ -475,13 +475,16 @@ def _add_bench(subparsers):
     )
     parser.add_argument("--warmup", type=int, default=5, help="untimed runs (>= 5)")
     parser.add_argument("--runs", type=int, default=50, help="timed runs (>= 50)")
+    parser.add_argument("--out", help="also write the timings to this .json file")
     parser.set_defaults(handler=_bench)
 
 
 def _bench(args):
     import pathlib
+    import platform
 
     from kgan.export.bench import file_macs, load_runner, measure_latency
+    from kgan.files import atomic_path
 
     paths = [args.model] + ([args.against] if args.against else [])
     for path in paths:
@@ -493,14 +496,22 @@ def _bench(args):
         f"{'model':<40} {'median ms':>10} {'p90 ms':>10} {'MACs':>14} {'size KiB':>10}"
     )
     for path, timing in results.items():
-        size = pathlib.Path(path).stat().st_size / 1024
+        timing.update(macs=file_macs(path), bytes=pathlib.Path(path).stat().st_size)
         print(
             f"{path:<40} {timing['median_ms']:>10.3f} {timing['p90_ms']:>10.3f} "
-            f"{file_macs(path):>14,} {size:>10.1f}"
+            f"{timing['macs']:>14,} {timing['bytes'] / 1024:>10.1f}"
         )
+    report = {"threads": args.threads, "warmup": args.warmup, "models": results}
     if args.against:
         a, b = (results[p]["median_ms"] for p in paths)
+        report["median_ratio_against_over_model"] = b / a
         print(f"median latency ratio {args.against} / {args.model}: {b / a:.2f}")
+    if args.out:
+        cores = len(os.sched_getaffinity(0))
+        report["machine"] = f"{platform.machine()} CPU, {cores} core(s) available"
+        with atomic_path(args.out) as partial:
+            partial.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.out}")
 
 
 def main(argv=None):

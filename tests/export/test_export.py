@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -147,9 +149,17 @@ def test_export_sample_and_bench_commands(tmp_path, capsys):
         ]
     )
     assert (tmp_path / "grid.png").stat().st_size > 0
-    cli.main(["bench", "--model", str(tflite_path), "--against", str(keras_path)])
+    timings = tmp_path / "bench.json"
+    cli.main(["bench", "--model", str(tflite_path), "--against", str(keras_path),
+              "--out", str(timings)])  # fmt: skip
     text = capsys.readouterr().out
     assert "median latency ratio" in text and "MACs" in text
+    report = json.loads(timings.read_text())
+    times = report["models"]
+    assert set(times) == {str(tflite_path), str(keras_path)}
+    ratio = times[str(keras_path)]["median_ms"] / times[str(tflite_path)]["median_ms"]
+    assert np.isclose(report["median_ratio_against_over_model"], ratio)
+    assert times[str(tflite_path)]["bytes"] == tflite_path.stat().st_size
 
 
 def test_int8_of_label_maps_needs_representative_data(tmp_path):
