@@ -437,6 +437,7 @@ def _export(args):
     calibration, checks, inputs = None, None, "latents"
     if args.calibration == "road_scenes":
         from kgan.data.road_scenes import ROAD_CLASSES, one_hot, road_scenes
+        from kgan.pix2pix_training import calibration_maps
 
         shape = generator.input_shape
         if len(shape) != 4 or shape[-1] != len(ROAD_CLASSES):
@@ -446,7 +447,7 @@ def _export(args):
                 f"Received: input_shape={generator.input_shape}"
             )
         resolution = shape[1]
-        calibration = [[c[None]] for c in one_hot(road_scenes(100, resolution, 7)[0])]
+        calibration = calibration_maps(resolution)
         checks, inputs = one_hot(road_scenes(args.verify_n, resolution, 8)[0]), "maps"
     path = export.to_litert(
         generator, args.out, quantize=args.quantize, representative_data=calibration

@@ -75,6 +75,12 @@ def scene_dataset(n, resolution, batch_size, seed):
     )
 
 
+def calibration_maps(resolution, n=100, seed=7):
+    """int8 calibration inputs of a pix2pix generator for `to_litert`:
+    `n` one-hot road-scene label maps of batch 1, from their own seed."""
+    return [[c[None]] for c in one_hot(road_scenes(n, resolution, seed)[0])]
+
+
 def run_dataset(config):
     """The training `tf.data.Dataset` of a `Pix2PixConfig`."""
     return scene_dataset(

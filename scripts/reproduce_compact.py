@@ -39,13 +39,14 @@ import keras  # noqa: E402
 
 from kgan.compress.magnitude import magnitude_prune, zero_share  # noqa: E402
 from kgan.compress.slimming import SlimmingConfig, teacher_targets  # noqa: E402
-from kgan.data.road_scenes import one_hot, road_scenes  # noqa: E402
+from kgan.data.road_scenes import one_hot  # noqa: E402
 from kgan.export import LiteRTGenerator, compare, model_macs, to_litert  # noqa: E402
 from kgan.export.bench import measure_latency  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
 from kgan.models.pix2pix_networks import unet_generator  # noqa: E402
 from kgan.pix2pix_training import (  # noqa: E402
     Pix2PixConfig,
+    calibration_maps,
     comparison_grid,
     compress_pix2pix,
     held_out_evaluator,
@@ -253,14 +254,11 @@ def main(argv=None):
             flush=True,
         )
     compact = records[-1]
-    calibration = [
-        [c[None]] for c in one_hot(road_scenes(100, config.resolution, 7)[0])
-    ]
     int8_path = to_litert(
         compact["generator"],
         out / f"tflite{suffix}" / "compact_int8.tflite",
         quantize="int8",
-        representative_data=calibration,
+        representative_data=calibration_maps(config.resolution),
     )
     row = {"name": "compact_int8", "round": compact["round"]}
     row["parameters"] = compact["parameters"]
