@@ -58,10 +58,7 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        shape = (self.n,) + self.model.latent_shape
-        self._z = (
-            np.random.default_rng(self.seed).standard_normal(shape).astype("float32")
-        )
+        self._z = self.model.sample_inputs(self.n, self.seed)
         if self.tensorboard_dir and self._writer is None:
             import tensorflow as tf
 

@@ -127,7 +127,7 @@ def _add_train(subparsers):
         type=int,
         default=DEFAULTS.eval_every,
         help="steps between evaluations during training (0: only at the end); "
-        "needs a classifier for the dataset in saved_models/",
+        "needs a classifier for the dataset in kgan/saved_models/",
     )
     parser.add_argument(
         "--eval-n",
@@ -334,32 +334,21 @@ def _add_sample(subparsers):
 
 
 def _sample(args):
-    import numpy as np
-
+    from kgan.export import LiteRTGenerator
     from kgan.images import save_grid
+    from kgan.latents import normal_latents
+    from kgan.saving import load_generator
 
     if args.n <= 0:
         raise ValueError(f"--n must be positive. Received: n={args.n}")
-    if args.model.endswith(".tflite"):
-        from kgan.export import LiteRTGenerator
-
-        lite = LiteRTGenerator(args.model, num_threads=args.threads)
-        images = lite.generate(args.n, seed=args.seed)
+    generator = load_generator(args.model, num_threads=args.threads)
+    if isinstance(generator, LiteRTGenerator):
+        images = generator.generate(args.n, seed=args.seed)
     else:
-        generator = _load_generator(args.model)
-        shape = (args.n,) + tuple(generator.input_shape[1:])
-        z = np.random.default_rng(args.seed).standard_normal(shape).astype("float32")
+        z = normal_latents(args.n, generator.input_shape[1:], args.seed)
         images = generator.predict(z, verbose=0)
     save_grid(images, args.out)
     print(f"wrote {args.out}")
-
-
-def _load_generator(path):
-    from kgan.metrics.evaluate import load_generator
-
-    if not str(path).endswith(".keras"):
-        raise ValueError(f"Expected a .keras generator file. Received: model={path}")
-    return load_generator(path)
 
 
 def _add_evaluate(subparsers):
@@ -375,7 +364,7 @@ def _add_evaluate(subparsers):
         "--dataset",
         default="mnist",
         help="the dataset the generator learned (its training split is the "
-        "reference; its classifier comes from saved_models/)",
+        "reference; its classifier comes from kgan/saved_models/)",
     )
     parser.add_argument("--n", type=int, default=10000, help="generated images")
     parser.add_argument(
@@ -432,12 +421,17 @@ def _add_export(subparsers):
 
 def _export(args):
     from kgan import export
+    from kgan.saving import load_generator
 
-    generator = _load_generator(args.model)
+    generator = load_generator(args.model, formats=(".keras",))
     calibration, checks, inputs = None, None, "latents"
     if args.calibration == "road_scenes":
-        from kgan.data.road_scenes import ROAD_CLASSES, one_hot, road_scenes
-        from kgan.pix2pix_training import calibration_maps
+        from kgan.data.road_scenes import (
+            ROAD_CLASSES,
+            calibration_maps,
+            one_hot,
+            road_scenes,
+        )
 
         shape = generator.input_shape
         if len(shape) != 4 or shape[-1] != len(ROAD_CLASSES):
@@ -484,20 +478,22 @@ def _bench(args):
     import pathlib
     import platform
 
-    from kgan.export.bench import file_macs, load_runner, measure_latency
+    from kgan.export.bench import generator_macs, measure_latency, runner
     from kgan.files import atomic_path
+    from kgan.saving import load_generator
 
     paths = [args.model] + ([args.against] if args.against else [])
-    for path in paths:
-        if not pathlib.Path(path).is_file():
-            raise FileNotFoundError(f"No such model file. Received: path={path}")
-    runners = {path: load_runner(path, args.threads) for path in paths}
+    generators = {path: load_generator(path, args.threads) for path in paths}
+    runners = {path: runner(generators[path]) for path in paths}
     results = measure_latency(runners, args.warmup, args.runs)
     print(
         f"{'model':<40} {'median ms':>10} {'p90 ms':>10} {'MACs':>14} {'size KiB':>10}"
     )
     for path, timing in results.items():
-        timing.update(macs=file_macs(path), bytes=pathlib.Path(path).stat().st_size)
+        timing.update(
+            macs=generator_macs(generators[path]),
+            bytes=pathlib.Path(path).stat().st_size,
+        )
         print(
             f"{path:<40} {timing['median_ms']:>10.3f} {timing['p90_ms']:>10.3f} "
             f"{timing['macs']:>14,} {timing['bytes'] / 1024:>10.1f}"

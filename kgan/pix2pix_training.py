@@ -7,14 +7,13 @@ import pathlib
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from kgan.compress.slimming import SlimmingConfig, slim
-from kgan.data.road_scenes import colorize, one_hot, road_scenes
+from kgan.data.road_scenes import colorize, one_hot, road_scenes, scene_dataset
 from kgan.files import atomic_path
 from kgan.images import make_grid, save_png, to_uint8
 from kgan.metrics.seg_to_image import SegToImageEvaluator
-from kgan.models.pix2pix import Pix2Pix
+from kgan.models.pix2pix import Pix2Pix, frozen_discriminator_trainer
 from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
 from kgan.training import prepare_run_dir, steps_per_epoch
 
@@ -57,30 +56,6 @@ class Pix2PixConfig:
         return self
 
 
-def scene_pairs(n, resolution, seed):
-    """`(one-hot label maps, images in [-1, 1])` of `n` road scenes."""
-    labels, images = road_scenes(n, resolution, seed)
-    return one_hot(labels), images.astype(np.float32) / 127.5 - 1.0
-
-
-def scene_dataset(n, resolution, batch_size, seed):
-    """A shuffled, repeating `tf.data.Dataset` of `(conditions, images)`."""
-    conditions, images = scene_pairs(n, resolution, seed)
-    return (
-        tf.data.Dataset.from_tensor_slices((conditions, images))
-        .shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-        .repeat()
-        .prefetch(2)
-    )
-
-
-def calibration_maps(resolution, n=100, seed=7):
-    """int8 calibration inputs of a pix2pix generator for `to_litert`:
-    `n` one-hot road-scene label maps of batch 1, from their own seed."""
-    return [[c[None]] for c in one_hot(road_scenes(n, resolution, seed)[0])]
-
-
 def run_dataset(config):
     """The training `tf.data.Dataset` of a `Pix2PixConfig`."""
     return scene_dataset(
@@ -114,7 +89,9 @@ def build_pix2pix(config, channels):
         dropout=config.dropout,
     )
     discriminator = patch_discriminator(config.resolution, channels)
-    trainer = Pix2Pix(generator, discriminator, l1_weight=config.l1_weight)
+    trainer = Pix2Pix(
+        generator, discriminator, l1_weight=config.l1_weight, seed=config.seed
+    )
 
     def adam():
         return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1)
@@ -217,7 +194,7 @@ def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=N
     first.update(evaluator(trainer.generator))
     records = [first] + slim(
         trainer.generator,
-        trainer.discriminator,
+        frozen_discriminator_trainer(trainer.discriminator),
         run_dataset(data_config),
         config or SlimmingConfig(),
         out,

@@ -122,6 +122,7 @@ def build_progressive(config, channels):
         minibatch_stddev=config.minibatch_stddev,
         equalized=config.equalized,
         ema=config.ema,
+        seed=config.seed,
     )
     gan.compile(jit_compile=config.jit_compile)
     return gan
@@ -160,7 +161,7 @@ def train_progressive(config, out, resume=False, dataset=None, verbose="auto"):
         gan.networks.levels, config.lod_training_kimg, config.lod_transition_kimg
     )
     total = config.kimg * 1000.0
-    z = np.random.default_rng(config.seed).standard_normal((64, gan.latent_dim))
+    z = gan.sample_inputs(64, config.seed)
     # Keep what an interrupted attempt logged up to its checkpoint.
     progress = out / "progress.csv"
     kept = rows_until(progress, int(gan.g_optimizer.iterations.numpy()))
@@ -194,7 +195,7 @@ def train_progressive(config, out, resume=False, dataset=None, verbose="auto"):
                 f"{phase.resolution},{phase.alpha(shown):.4f},"
                 f"{logs['d_loss']:.5g},{logs['g_loss']:.5g},{logs['gp']:.5g}\n"
             )
-        images = gan.sampler.predict(z.astype("float32"), verbose=0)
+        images = gan.sampler.predict(z, verbose=0)
         images = np.clip(images, -1.0, 1.0)
         factor = config.resolution // phase.resolution
         images = images.repeat(factor, axis=1).repeat(factor, axis=2)

@@ -2,7 +2,7 @@
 
 A run folder holds `config.json`, `samples/*.png`, `losses.csv`, `losses.png`,
 `generator.keras` and `gan.keras`, and while training `backup/` for
-`--resume`. Where the dataset has a classifier in `saved_models/`, it also
+`--resume`. Where the dataset has a classifier in `kgan/saved_models/`, it also
 holds `metrics.json` (the final evaluation) and, with `eval_every`,
 `metrics.csv`; PSF runs record every layer's alpha in `alpha.csv`.
 """
@@ -161,6 +161,7 @@ def build_gan(config: TrainConfig, image_shape, images=None):
         loss=config.loss,
         d_steps=config.d_steps,
         ema=config.ema,
+        seed=config.seed,
     )
 
     def adam():

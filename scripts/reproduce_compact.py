@@ -39,14 +39,14 @@ import keras  # noqa: E402
 
 from kgan.compress.magnitude import magnitude_prune, zero_share  # noqa: E402
 from kgan.compress.slimming import SlimmingConfig, teacher_targets  # noqa: E402
-from kgan.data.road_scenes import one_hot  # noqa: E402
+from kgan.data.road_scenes import calibration_maps, one_hot  # noqa: E402
 from kgan.export import LiteRTGenerator, compare, model_macs, to_litert  # noqa: E402
 from kgan.export.bench import measure_latency  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
+from kgan.models.pix2pix import frozen_discriminator_trainer  # noqa: E402
 from kgan.models.pix2pix_networks import unet_generator  # noqa: E402
 from kgan.pix2pix_training import (  # noqa: E402
     Pix2PixConfig,
-    calibration_maps,
     comparison_grid,
     compress_pix2pix,
     held_out_evaluator,
@@ -214,7 +214,7 @@ def main(argv=None):
             data = teacher_targets(data, trainer.generator)
         pruned = magnitude_prune(
             trainer.generator,
-            trainer.discriminator,
+            frozen_discriminator_trainer(trainer.discriminator),
             data,
             sparsity,
             slim_steps,

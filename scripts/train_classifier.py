@@ -3,8 +3,8 @@
     python scripts/train_classifier.py mnist
     python scripts/train_classifier.py fashion_mnist   # after prepare_data.py
 
-Writes `saved_models/<dataset>_classifier.keras` and a model card
-`saved_models/<dataset>_classifier.md` with the measured test accuracy.
+Writes `kgan/saved_models/<dataset>_classifier.keras` and a model card
+`kgan/saved_models/<dataset>_classifier.md` with the measured test accuracy.
 """
 
 import argparse
@@ -83,7 +83,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="default: saved_models/")
+    parser.add_argument("--out", default=None, help="default: kgan/saved_models/")
     args = parser.parse_args(argv)
     args.epochs = args.epochs or DEFAULT_EPOCHS[args.dataset]
     out = pathlib.Path(args.out) if args.out else saved_models_dir()

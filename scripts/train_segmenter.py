@@ -3,7 +3,7 @@
     python scripts/train_segmenter.py [--resolution 64] [--scenes 4000]
 
 Trains on real synthetic road scenes (`kgan.data.road_scenes`, seed 1) and
-tests on unseen ones (seed 2). Writes `saved_models/road_scenes_segmenter.keras`,
+tests on unseen ones (seed 2). Writes `kgan/saved_models/road_scenes_segmenter.keras`,
 its card `.md` and its measured test mIoU `.json`; refuses to save a
 segmenter below the required mIoU.
 """
@@ -73,7 +73,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--filters", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="default: saved_models/")
+    parser.add_argument("--out", default=None, help="default: kgan/saved_models/")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out) if args.out else saved_models_dir()
 

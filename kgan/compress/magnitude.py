@@ -11,7 +11,7 @@ save time is up to the runtime.
 import keras
 import numpy as np
 
-from kgan.compress.slimming import train_generator
+from kgan.compress.slimming import check_trainer
 
 PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
 
@@ -117,21 +117,21 @@ class MagnitudePruning(keras.callbacks.Callback):
 
 
 def magnitude_prune(
-    generator, discriminator, data, sparsity, steps, learning_rate=2e-4, verbose=0
+    generator, train_generator, data, sparsity, steps, learning_rate=2e-4, verbose=0
 ):
     """A copy of `generator` with `sparsity` of every kernel zeroed,
-    fine-tuned for `steps` against the frozen `discriminator`.
+    fine-tuned for `steps` with `train_generator` (as `slim` takes it).
 
     The sparsity rises on the polynomial schedule over the first two thirds
     of the steps and holds for the rest. `generator` is not changed.
     """
     _check_sparsity(sparsity)
+    check_trainer(train_generator)
     pruned = keras.models.clone_model(generator)
     pruned.set_weights(generator.get_weights())
     schedule = MagnitudePruning(pruned, sparsity, end_step=2 * steps // 3)
     train_generator(
         pruned,
-        discriminator,
         data,
         steps,
         keras.optimizers.Adam(learning_rate, beta_1=0.5),

@@ -9,7 +9,6 @@ import numpy as np
 from kgan.compress.gates import add_gates, gates, set_l1, size_weights, strip_gates
 from kgan.compress.prune import pruning_plan, rebuild
 from kgan.files import atomic_path
-from kgan.models.pix2pix import Pix2Pix
 
 
 @dataclasses.dataclass
@@ -120,34 +119,27 @@ def teacher_targets(data, teacher):
     )
 
 
-def train_generator(
-    generator, discriminator, data, steps, optimizer, callbacks=(), verbose=0
-):
-    """Trains `generator` for `steps` against the frozen `discriminator`;
-    returns the last losses."""
-    if steps == 0:
-        return {}
-    trainer = Pix2Pix(generator, discriminator)
-    trainer.freeze_discriminator()
-    trainer.compile(g_optimizer=optimizer, d_optimizer=keras.optimizers.Adam())
-    history = trainer.fit(
-        data,
-        steps_per_epoch=steps,
-        epochs=1,
-        callbacks=list(callbacks),
-        verbose=verbose,
-    )
-    return {name: float(values[-1]) for name, values in history.history.items()}
+def check_trainer(train_generator):
+    """Fails clearly when a network is passed where the retraining callable
+    belongs (`slim` and `magnitude_prune` once took the discriminator)."""
+    if isinstance(train_generator, keras.Model) or not callable(train_generator):
+        raise TypeError(
+            "Pass the generator's retraining as a callable, e.g. "
+            "`kgan.models.pix2pix.frozen_discriminator_trainer(discriminator)`. "
+            f"Received: train_generator={type(train_generator).__name__}"
+        )
 
 
-def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
+def slimming_round(generator, train_generator, data, config, fraction, verbose=0):
     """One round: returns the rebuilt, retrained, gate-free generator.
 
     The gates of a fresh gated copy of `generator` train alone under the
     L1 penalty; the filters at or below the global threshold go (at least
     `min_filters` kept per layer); the network is rebuilt smaller, its
-    gates folded into the layers before them, and it retrains against the
-    frozen discriminator. `generator` is not changed.
+    gates folded into the layers before them, and it retrains. Both
+    trainings call `train_generator(generator, data, steps, optimizer,
+    verbose=...)`, e.g. `frozen_discriminator_trainer(discriminator)`.
+    `generator` is not changed.
     """
     gated = add_gates(generator, l1=config.l1)
     if config.cost_weighting == "size":
@@ -159,7 +151,6 @@ def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
         layer.trainable = layer.name in gate_names
     sparsity = train_generator(
         gated,
-        discriminator,
         data,
         config.sparsity_steps,
         keras.optimizers.Adam(config.gate_learning_rate, beta_1=0.5),
@@ -173,7 +164,6 @@ def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
     smaller = strip_gates(rebuild(gated, plan))
     retrain = train_generator(
         smaller,
-        discriminator,
         data,
         config.retrain_steps,
         keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
@@ -188,12 +178,15 @@ def slimming_round(generator, discriminator, data, config, fraction, verbose=0):
     return smaller, log
 
 
-def slim(generator, discriminator, data, config=None, out_dir=None, on_round=None):
+def slim(generator, train_generator, data, config=None, out_dir=None, on_round=None):
     """Slims `generator` round by round until the parameter target.
 
     Args:
         generator: The trained functional generator (not changed).
-        discriminator: The trained discriminator; frozen throughout.
+        train_generator: The retraining, a callable `(generator, data,
+            steps, optimizer, callbacks=(), verbose=0) -> last losses`;
+            the paper's is `frozen_discriminator_trainer(discriminator)`
+            of `kgan.models.pix2pix`.
         data: A repeating `tf.data.Dataset` of `(conditions, images)`.
         config: A `SlimmingConfig`; defaults to its defaults.
         out_dir: If given, each round's generator is saved there as
@@ -207,6 +200,7 @@ def slim(generator, discriminator, data, config=None, out_dir=None, on_round=Non
         losses, `path` and what `on_round` returned. The generators are
         `records[k]["generator"]`.
     """
+    check_trainer(train_generator)
     config = (config or SlimmingConfig()).validate()
     original = generator.count_params()
     if config.targets == "teacher":
@@ -218,7 +212,7 @@ def slim(generator, discriminator, data, config=None, out_dir=None, on_round=Non
         # aim the last round at the target rather than far below it.
         needed = 1.0 - (config.target_ratio / ratio) ** 0.5 + 0.02
         fraction = min(config.prune_fraction, needed)
-        current, log = slimming_round(current, discriminator, data, config, fraction)
+        current, log = slimming_round(current, train_generator, data, config, fraction)
         record = {"round": round_index, "parameters": current.count_params()}
         ratio = record["parameters"] / original
         record.update(ratio=ratio, fraction=fraction, **log)

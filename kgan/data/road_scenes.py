@@ -11,6 +11,7 @@ made from nothing so that it needs no download.
 """
 
 import numpy as np
+import tensorflow as tf
 
 ROAD_CLASSES = (
     "sky",
@@ -278,6 +279,30 @@ class _Scene:
         image = image * (1 - haze[..., None]) + p["sky_low"] * haze[..., None]
         image = image * self.brightness + rng.normal(0.0, 3.0, image.shape)
         return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def scene_pairs(n, resolution, seed):
+    """`(one-hot label maps, images in [-1, 1])` of `n` road scenes."""
+    labels, images = road_scenes(n, resolution, seed)
+    return one_hot(labels), images.astype(np.float32) / 127.5 - 1.0
+
+
+def scene_dataset(n, resolution, batch_size, seed):
+    """A shuffled, repeating `tf.data.Dataset` of `(conditions, images)`."""
+    conditions, images = scene_pairs(n, resolution, seed)
+    return (
+        tf.data.Dataset.from_tensor_slices((conditions, images))
+        .shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .repeat()
+        .prefetch(2)
+    )
+
+
+def calibration_maps(resolution, n=100, seed=7):
+    """int8 calibration inputs of a pix2pix generator for `to_litert`:
+    `n` one-hot road-scene label maps of batch 1, from their own seed."""
+    return [[c[None]] for c in one_hot(road_scenes(n, resolution, seed)[0])]
 
 
 def _smooth_noise(rng, size, cells):

@@ -24,37 +24,23 @@ def keras_runner(generator):
 
 def litert_runner(path, num_threads=1):
     """One batch-1 inference through the LiteRT interpreter."""
-    lite = LiteRTGenerator(path, num_threads=num_threads)
-    latent = np.zeros(lite.latent_shape, np.float32)
-    return lambda: lite.run_one(latent)
+    return runner(LiteRTGenerator(path, num_threads=num_threads))
 
 
-def load_runner(path, num_threads=1):
-    """A runner for a `.tflite` or `.keras` generator file."""
-    path = pathlib.Path(path)
-    if path.suffix == ".tflite":
-        return litert_runner(path, num_threads)
-    if path.suffix == ".keras":
-        import keras
-
-        import kgan  # noqa: F401  (registers kgan's layers)
-
-        return keras_runner(keras.saving.load_model(path, compile=False))
-    raise ValueError(
-        f"Expected a .tflite or .keras generator file. Received: path={path}"
-    )
+def runner(generator):
+    """One batch-1 inference of a Keras generator or a `LiteRTGenerator`
+    (as `kgan.saving.load_generator` returns them)."""
+    if isinstance(generator, LiteRTGenerator):
+        latent = np.zeros(generator.latent_shape, np.float32)
+        return lambda: generator.run_one(latent)
+    return keras_runner(generator)
 
 
-def file_macs(path):
-    """MACs of one inference of a `.tflite` or `.keras` generator file."""
-    path = pathlib.Path(path)
-    if path.suffix == ".tflite":
-        return model_macs(path)
-    import keras
-
-    import kgan  # noqa: F401
-
-    generator = keras.saving.load_model(path, compile=False)
+def generator_macs(generator):
+    """MACs of one inference of a Keras generator or a `LiteRTGenerator`;
+    a Keras model is counted on its float32 TFLite conversion."""
+    if isinstance(generator, LiteRTGenerator):
+        return model_macs(generator.path)
     with tempfile.TemporaryDirectory() as directory:
         return model_macs(to_litert(generator, pathlib.Path(directory) / "g.tflite"))
 

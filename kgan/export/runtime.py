@@ -4,6 +4,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from kgan.export.inspect import read_tflite
+from kgan.latents import normal_latents
 
 
 class LiteRTGenerator:
@@ -64,10 +65,7 @@ class LiteRTGenerator:
 
     def generate(self, n, seed=None):
         """Generates `n` images from N(0, I) latents drawn with `seed`."""
-        if not isinstance(n, int) or n <= 0:
-            raise ValueError(f"`n` must be a positive integer. Received: n={n}")
-        rng = np.random.default_rng(seed)
-        return self(rng.standard_normal((n,) + self.latent_shape).astype(np.float32))
+        return self(normal_latents(n, self.latent_shape, seed))
 
 
 def compare(path, generator, n=8, seed=0, inputs=None):
@@ -83,8 +81,7 @@ def compare(path, generator, n=8, seed=0, inputs=None):
     lite = LiteRTGenerator(path)
     z = inputs
     if z is None:
-        rng = np.random.default_rng(seed)
-        z = rng.standard_normal((n,) + lite.latent_shape).astype(np.float32)
+        z = normal_latents(n, lite.latent_shape, seed)
     difference = np.abs(lite(z) - np.asarray(generator(z, training=False)))
     return {
         "max_abs_diff": float(difference.max()),

@@ -1,6 +1,7 @@
 """Layers of kgan: activations, gates, DRAW attention and the PGGAN blocks."""
 
 from kgan.layers.draw_attention import DrawRead, DrawWrite, draw_filterbank
+from kgan.layers.draw_recurrent import DrawCanvas, DrawReader
 from kgan.layers.equalized import EqualizedConv2D, EqualizedDense
 from kgan.layers.fade_in import FadeIn
 from kgan.layers.minibatch_stddev import MinibatchStdDev
@@ -9,7 +10,9 @@ from kgan.layers.pixel_normalization import PixelNormalization
 from kgan.layers.scaling_gate import ScalingGate
 
 __all__ = [
+    "DrawCanvas",
     "DrawRead",
+    "DrawReader",
     "DrawWrite",
     "EqualizedConv2D",
     "EqualizedDense",

@@ -2,12 +2,13 @@
 score and mode coverage.
 
 No Inception network can be downloaded offline, so kgan ships a small CNN per
-dataset in `saved_models/` (trained by `scripts/train_classifier.py`) and
+dataset in `kgan/saved_models/` (trained by `scripts/train_classifier.py`) and
 computes the Inception-based formulas on its penultimate features and its
 class probabilities instead. Values are comparable between kgan runs on the
 same dataset, not with published FID/IS numbers.
 """
 
+import importlib.resources
 import os
 import pathlib
 
@@ -17,12 +18,14 @@ import numpy as np
 from kgan.metrics.checks import check_images
 
 FEATURES_LAYER = "features"
-SAVED_MODELS = pathlib.Path(__file__).resolve().parents[2] / "saved_models"
 
 
 def saved_models_dir() -> pathlib.Path:
-    """`$KGAN_SAVED_MODELS`, or `saved_models/` of the source checkout."""
-    return pathlib.Path(os.environ.get("KGAN_SAVED_MODELS", SAVED_MODELS))
+    """`$KGAN_SAVED_MODELS`, or the `kgan/saved_models/` package data installed
+    with kgan."""
+    if "KGAN_SAVED_MODELS" in os.environ:
+        return pathlib.Path(os.environ["KGAN_SAVED_MODELS"])
+    return pathlib.Path(str(importlib.resources.files("kgan") / "saved_models"))
 
 
 def classifier_path(dataset: str) -> pathlib.Path:
@@ -78,7 +81,7 @@ class ImageClassifier:
 
     @classmethod
     def for_dataset(cls, dataset: str) -> "ImageClassifier":
-        """Loads the classifier shipped for `dataset` in `saved_models/`."""
+        """Loads the classifier shipped for `dataset` in `kgan/saved_models/`."""
         path = classifier_path(dataset)
         if not path.exists():
             raise FileNotFoundError(

@@ -1,10 +1,9 @@
 """One evaluation of a generator against a dataset: every kgan metric at once."""
 
-import pathlib
-
 import numpy as np
 
 from kgan.images import to_uint8
+from kgan.latents import normal_latents
 from kgan.metrics.checks import check_images
 from kgan.metrics.classifier import (
     ImageClassifier,
@@ -16,6 +15,7 @@ from kgan.metrics.classifier import (
 )
 from kgan.metrics.ms_ssim import ms_ssim_diversity
 from kgan.metrics.swd import swd
+from kgan.saving import load_generator
 
 # Metric names in display order, with how to read them.
 DESCRIPTIONS = {
@@ -31,7 +31,7 @@ DESCRIPTIONS = {
 
 
 def has_classifier(dataset: str) -> bool:
-    """Whether a classifier for `dataset` is in `saved_models/`."""
+    """Whether a classifier for `dataset` is in `kgan/saved_models/`."""
     return classifier_path(dataset).exists()
 
 
@@ -47,7 +47,7 @@ class Evaluator:
         real: Optional uint8 real images; defaults to the dataset's training
             split, whose distribution the generator learns.
         classifier: Optional `ImageClassifier`; defaults to the dataset's one
-            when `saved_models/` has it.
+            when `kgan/saved_models/` has it.
         seed: Seed of the SWD and KID sampling.
     """
 
@@ -113,32 +113,8 @@ def generate_uint8(generator, n, seed=0, batch_size=500):
 
     if isinstance(generator, LiteRTGenerator):
         return to_uint8(generator.generate(n, seed=seed))
-    shape = (n,) + tuple(generator.input_shape[1:])
-    z = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    z = normal_latents(n, generator.input_shape[1:], seed)
     return to_uint8(generator.predict(z, batch_size=batch_size, verbose=0))
-
-
-def load_generator(generator):
-    """A path becomes a loaded model (`.keras`) or `LiteRTGenerator`
-    (`.tflite`); models are returned as they are."""
-    if not isinstance(generator, (str, pathlib.Path)):
-        return generator
-    path = pathlib.Path(generator)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such generator file. Received: path={path}")
-    if path.suffix == ".tflite":
-        from kgan.export import LiteRTGenerator
-
-        return LiteRTGenerator(str(path))
-    if path.suffix == ".keras":
-        import keras
-
-        import kgan  # noqa: F401  (registers kgan's layers for loading)
-
-        return keras.saving.load_model(path, compile=False)
-    raise ValueError(
-        f"Expected a .keras or .tflite generator file. Received: path={path}"
-    )
 
 
 def format_table(result: dict) -> str:

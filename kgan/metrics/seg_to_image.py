@@ -23,7 +23,7 @@ class SegToImageEvaluator:
         labels: uint8 label maps `(n, H, W)`.
         images: uint8 RGB images `(n, H, W, 3)` that the labels depict.
         segmenter: A `Segmenter`; defaults to the one shipped in
-            `saved_models/`.
+            `kgan/saved_models/`.
         batch_size: Label maps per generator call.
     """
 

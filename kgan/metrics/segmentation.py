@@ -3,7 +3,7 @@
 The Compact GAN measures how well generated road scenes keep their layout
 by segmenting them with a network trained on real scenes and comparing with
 the label maps they were generated from (the FCN score of pix2pix). kgan
-ships that segmenter in `saved_models/` (`scripts/train_segmenter.py`).
+ships that segmenter in `kgan/saved_models/` (`scripts/train_segmenter.py`).
 """
 
 import keras
@@ -96,7 +96,7 @@ class Segmenter:
 
     @classmethod
     def load(cls, dataset="road_scenes"):
-        """The segmenter shipped in `saved_models/`, or a clear error."""
+        """The segmenter shipped in `kgan/saved_models/`, or a clear error."""
         path = segmenter_path(dataset)
         if not path.is_file():
             raise FileNotFoundError(

@@ -1,7 +1,6 @@
 """The GAN trainer: a keras.Model whose `train_step` plays the adversarial game."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from kgan import losses as gan_losses
@@ -34,6 +33,8 @@ class GAN(AdversarialModel):
             to 10.
         latent_shape: Shape of one latent sample when it is not
             `(latent_dim,)` (recurrent generators draw one vector per step).
+        seed: Integer seed of the train-step noise, or `None` for one from
+            Keras' global seed.
         **kwargs: Base `keras.Model` keyword arguments such as `name`.
 
     Reference:
@@ -50,9 +51,9 @@ class GAN(AdversarialModel):
         ema=None,
         gp_weight=10.0,
         latent_shape=None,
+        seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if not isinstance(latent_dim, int) or latent_dim <= 0:
             raise ValueError(
                 "`latent_dim` must be a positive integer. "
@@ -62,14 +63,10 @@ class GAN(AdversarialModel):
             raise ValueError(
                 f"`d_steps` must be an integer >= 1. Received: d_steps={d_steps}"
             )
-        if ema is not None and not 0.0 < ema < 1.0:
-            raise ValueError(f"`ema` must be in (0, 1) or None. Received: ema={ema}")
-        self.generator = generator
-        self.discriminator = discriminator
+        super().__init__(generator, discriminator, ema=ema, seed=seed, **kwargs)
         self.latent_dim = latent_dim
         self.loss = gan_losses.check_loss_name(loss)
         self.d_steps = d_steps
-        self.ema = ema
         self.gp_weight = float(gp_weight)
         self.latent_shape = tuple(latent_shape) if latent_shape else (latent_dim,)
         expected = tuple(generator.input_shape[1:])
@@ -86,63 +83,10 @@ class GAN(AdversarialModel):
                 f"{tuple(discriminator.input_shape[1:])}. "
                 f"Received: discriminator.input_shape={discriminator.input_shape}"
             )
-        self.ema_generator = None
-        if ema is not None:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-            self.ema_generator.trainable = False
-        self.seed_generator = keras.random.SeedGenerator(0)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.gp_tracker = keras.metrics.Mean(name="gp") if loss == "wgan_gp" else None
+        self.track_losses("d_loss", "g_loss", *(["gp"] if loss == "wgan_gp" else []))
         self._d_loss_fn = gan_losses.discriminator_loss(loss)
         self._g_loss_fn = gan_losses.generator_loss(loss)
         self.built = True
-
-    @property
-    def metrics(self):
-        trackers = [self.d_loss_tracker, self.g_loss_tracker]
-        return trackers + ([self.gp_tracker] if self.gp_tracker else [])
-
-    # ----------------------------------------------------------------- sample
-    @property
-    def sampler(self):
-        """The generator used for samples: the EMA generator when there is one."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
-
-    def call(self, z, training=False):
-        return self.sampler(z, training=training)
-
-    def sample_latents(self, batch_size):
-        """Draws `(batch_size, *latent_shape)` standard normal latents."""
-        return keras.random.normal(
-            (batch_size,) + self.latent_shape, seed=self.seed_generator
-        )
-
-    def generate(self, n, seed=None, batch_size=256):
-        """Returns `n` generated images as a NumPy array in [-1, 1].
-
-        Args:
-            n: Positive number of images.
-            seed: Integer seed of the latent vectors, or `None` for fresh ones.
-            batch_size: Images generated per forward pass.
-        """
-        z = self.make_latents(n, seed)
-        return self.sampler.predict(z, batch_size=batch_size, verbose=0)
-
-    def make_latents(self, n, seed=None):
-        """Returns `(n, *latent_shape)` N(0, I) latents as a NumPy array.
-
-        Args:
-            n: Positive number of latents.
-            seed: Integer seed, or `None` for fresh latents.
-        """
-        if not isinstance(n, int) or n <= 0:
-            raise ValueError(f"`n` must be a positive integer. Received: n={n}")
-        if seed is None:
-            return keras.ops.convert_to_numpy(self.sample_latents(n))
-        rng = np.random.default_rng(seed)
-        return rng.standard_normal((n,) + self.latent_shape).astype("float32")
 
     # ------------------------------------------------------------------ train
     def train_step(self, data):
@@ -168,7 +112,7 @@ class GAN(AdversarialModel):
                         self.discriminator, real, fake, alpha
                     )
                     per_example += self.gp_weight * gp
-                d_loss = average(per_example) + _regularization(
+                d_loss = average(per_example) + self.regularization(
                     self.discriminator, replicas
                 )
             grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
@@ -178,32 +122,31 @@ class GAN(AdversarialModel):
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            g_loss = average(self._g_loss_fn(fake_logits)) + _regularization(
+            g_loss = average(self._g_loss_fn(fake_logits)) + self.regularization(
                 self.generator, replicas
             )
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply(grads, self.generator.trainable_variables)
-        if self.ema_generator is not None:
-            self._update_ema()
+        if self.ema is not None:
+            self.update_ema()
 
         # Each replica holds its share of the global mean; the trackers
         # average over replicas, so scale the shares back up.
         scale = tf.cast(replicas, tf.float32)
-        self.d_loss_tracker.update_state(d_loss * scale)
-        self.g_loss_tracker.update_state(g_loss * scale)
-        if self.gp_tracker is not None:
-            self.gp_tracker.update_state(average(gp) * scale)
-        return {m.name: m.result() for m in self.metrics}
+        losses = {"d_loss": d_loss * scale, "g_loss": g_loss * scale}
+        if self.loss == "wgan_gp":
+            losses["gp"] = average(gp) * scale
+        return self.record_losses(**losses)
 
     def _unpack(self, data):
-        latents = None
-        if isinstance(data, (tuple, list)):
-            if len(data) != 2:
-                raise ValueError(
-                    "GAN batches are images or (images, latents). "
-                    f"Received: a tuple of {len(data)} elements"
-                )
-            data, latents = data
+        if isinstance(data, (tuple, list)) and len(data) > 3:
+            raise ValueError(
+                "GAN batches are images or (images, latents). "
+                f"Received: a tuple of {len(data)} elements"
+            )
+        # As Keras packs them: `fit(x)`, `fit(x, y)`, `train_on_batch(x)`.
+        data, latents, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if latents is not None:
             expected = (self.d_steps + 1,) + self.latent_shape
             if tuple(latents.shape[1:]) != expected:
                 raise ValueError(
@@ -235,15 +178,6 @@ class GAN(AdversarialModel):
         offset = tf.cast(replica.replica_id_in_sync_group, seed.dtype)
         return seed + tf.stack([tf.zeros_like(offset), offset * 7919])
 
-    def _update_ema(self):
-        for average, weight in zip(
-            self.ema_generator.weights, self.generator.weights, strict=True
-        ):
-            if weight.trainable:
-                average.assign(self.ema * average + (1.0 - self.ema) * weight)
-            else:  # batch statistics are copied, not averaged
-                average.assign(weight)
-
     # ------------------------------------------------------------ serialization
     def get_config(self):
         config = super().get_config()
@@ -267,10 +201,3 @@ def _global_batch(local_batch):
         return 1, local_batch
     total = replica.all_reduce(tf.distribute.ReduceOp.SUM, local_batch)
     return replica.num_replicas_in_sync, total
-
-
-def _regularization(model, replicas):
-    """The model's own losses (regularizers, gates), split across replicas."""
-    if not model.losses:
-        return 0.0
-    return tf.add_n([tf.cast(x, tf.float32) for x in model.losses]) / replicas

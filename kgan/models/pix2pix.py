@@ -5,7 +5,6 @@ import tensorflow as tf
 
 from kgan import losses as gan_losses
 from kgan.models.adversarial import AdversarialModel
-from kgan.models.gan import _regularization
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -25,7 +24,8 @@ class Pix2Pix(AdversarialModel):
         discriminator: A Keras model from `[condition, image]` to logits
             (one per patch for a PatchGAN).
         l1_weight: Weight of the L1 reconstruction loss. Defaults to 100.
-        **kwargs: Base `keras.Model` keyword arguments such as `name`.
+        **kwargs: Other `AdversarialModel` arguments (`ema`, `seed`) and
+            base `keras.Model` keyword arguments such as `name`.
 
     Reference:
         - Isola et al., "Image-to-Image Translation with Conditional
@@ -33,34 +33,16 @@ class Pix2Pix(AdversarialModel):
     """
 
     def __init__(self, generator, discriminator, l1_weight=100.0, **kwargs):
-        super().__init__(**kwargs)
         if not isinstance(l1_weight, (int, float)) or l1_weight < 0:
             raise ValueError(
                 "`l1_weight` must be a non-negative number. "
                 f"Received: l1_weight={l1_weight!r}"
             )
-        self.generator = generator
-        self.discriminator = discriminator
+        super().__init__(generator, discriminator, **kwargs)
         self.l1_weight = float(l1_weight)
         self.discriminator_frozen = False
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("d_loss", "g_loss", "g_adversarial", "g_l1")
-        }
+        self.track_losses("d_loss", "g_loss", "g_adversarial", "g_l1")
         self.built = True  # both networks are built models
-
-    @staticmethod
-    def default_optimizer():
-        """Pix2pix's Adam: learning rate 2e-4, beta1 0.5."""
-        return keras.optimizers.Adam(2e-4, beta_1=0.5)
-
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """Configures the two optimizers (pix2pix's Adam when `None`)."""
-        super().compile(
-            g_optimizer or self.default_optimizer(),
-            d_optimizer or self.default_optimizer(),
-            **kwargs,
-        )
 
     def freeze_discriminator(self, frozen=True):
         """Stops (or resumes) training the discriminator.
@@ -75,13 +57,6 @@ class Pix2Pix(AdversarialModel):
         """
         self.discriminator_frozen = bool(frozen)
         self.train_function = None  # trace again: the step changes
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def call(self, conditions, training=False):
-        return self.generator(conditions, training=training)
 
     def train_step(self, data):
         conditions, real, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -104,30 +79,64 @@ class Pix2Pix(AdversarialModel):
             g_loss = (
                 adversarial
                 + self.l1_weight * tf.cast(l1, "float32")
-                + _regularization(self.generator, 1)
+                + self.regularization(self.generator)
             )
             if train_discriminator:
                 real_logits = self.discriminator([conditions, real], training=True)
                 per_example = gan_losses.bce_discriminator(real_logits, fake_logits)
-                d_loss = 0.5 * tf.reduce_mean(per_example) + _regularization(
-                    self.discriminator, 1
+                d_loss = 0.5 * tf.reduce_mean(per_example) + self.regularization(
+                    self.discriminator
                 )
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply(g_tape.gradient(g_loss, g_vars), g_vars)
+        if self.ema is not None:
+            self.update_ema()
+        losses = {"g_loss": g_loss, "g_adversarial": adversarial, "g_l1": l1}
         if train_discriminator:
             d_vars = self.discriminator.trainable_variables
             self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
-            self.trackers["d_loss"].update_state(d_loss)
+            losses["d_loss"] = d_loss
         else:
             for variable, value in zip(statistics, saved, strict=True):
                 variable.assign(value)
-        self.trackers["g_loss"].update_state(g_loss)
-        self.trackers["g_adversarial"].update_state(adversarial)
-        self.trackers["g_l1"].update_state(l1)
-        names = list(self.trackers)[0 if train_discriminator else 1 :]
-        return {name: self.trackers[name].result() for name in names}
+        logs = self.record_losses(**losses)
+        if not train_discriminator:  # its tracker holds no step of this fit
+            del logs["d_loss"]
+        return logs
 
     def get_config(self):
         config = super().get_config()
         config["l1_weight"] = self.l1_weight
         return config
+
+
+def frozen_discriminator_trainer(discriminator):
+    """The Compact GAN's retraining: generators against a frozen critic.
+
+    Args:
+        discriminator: A trained pix2pix discriminator; never updated.
+
+    Returns:
+        A callable `train_generator(generator, data, steps, optimizer,
+        callbacks=(), verbose=0)` that trains `generator` for `steps` on
+        `(conditions, images)` batches against `discriminator` (see
+        `Pix2Pix.freeze_discriminator`) and returns the last losses. It is
+        what `kgan.compress.slim` and `magnitude_prune` take.
+    """
+
+    def train_generator(generator, data, steps, optimizer, callbacks=(), verbose=0):
+        if steps == 0:
+            return {}
+        trainer = Pix2Pix(generator, discriminator)
+        trainer.freeze_discriminator()
+        trainer.compile(g_optimizer=optimizer)
+        history = trainer.fit(
+            data,
+            steps_per_epoch=steps,
+            epochs=1,
+            callbacks=list(callbacks),
+            verbose=verbose,
+        )
+        return {name: float(values[-1]) for name, values in history.history.items()}
+
+    return train_generator

@@ -2,16 +2,16 @@
 detail, fade-in driven by images shown, and a moving-average generator."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from kgan import losses as gan_losses
+from kgan.models.adversarial import AdversarialModel
 from kgan.models.progressive import ProgressiveNetworks
 from kgan.models.progressive_schedule import Phase
 
 
 @keras.saving.register_keras_serializable(package="kgan")
-class ProgressiveGAN(keras.Model):
+class ProgressiveGAN(AdversarialModel):
     """Trains a `ProgressiveNetworks` pair one level at a time with `fit`.
 
     `set_phase(phase)` selects the level (and whether it fades in); `fit`
@@ -40,12 +40,16 @@ class ProgressiveGAN(keras.Model):
         drift: Weight of the drift penalty. Defaults to 0.001.
         ema: Decay of the moving average of the generator used for samples,
             or `None`. Defaults to 0.999.
+        seed: Integer seed of the train-step noise, or `None` for one from
+            Keras' global seed.
         **kwargs: Base `keras.Model` keyword arguments such as `name`.
 
     Reference:
         - Karras et al., "Progressive Growing of GANs for Improved Quality,
           Stability, and Variation", ICLR 2018, sections 2, 3, 4 and A.1.
     """
+
+    network_arguments = ()  # it builds its own networks from its config
 
     def __init__(
         self,
@@ -60,11 +64,10 @@ class ProgressiveGAN(keras.Model):
         gp_weight=10.0,
         drift=0.001,
         ema=0.999,
+        seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if ema is not None and not 0.0 < ema < 1.0:
-            raise ValueError(f"`ema` must be in (0, 1) or None. Received: ema={ema}")
+        super().__init__(ema=ema, seed=seed, **kwargs)
         for name, value in (("gp_weight", gp_weight), ("drift", drift)):
             if not value >= 0:
                 raise ValueError(
@@ -83,9 +86,9 @@ class ProgressiveGAN(keras.Model):
         self.resolution = resolution
         self.channels = channels
         self.latent_dim = self.networks.latent_dim
+        self.latent_shape = (self.latent_dim,)
         self.gp_weight = float(gp_weight)
         self.drift = float(drift)
-        self.ema = ema
         # Lists of layers, so that Keras tracks (saves, restores) them all.
         self.network_layers = self.networks.all_layers
         self.ema_networks = None
@@ -104,10 +107,7 @@ class ProgressiveGAN(keras.Model):
             trainable=False,
             name="images_shown",
         )
-        self.seed_generator = keras.random.SeedGenerator(0)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.gp_tracker = keras.metrics.Mean(name="gp")
+        self.track_losses("d_loss", "g_loss", "gp")
         self.set_phase(Phase(4, False, 0.0, float("inf")))
         self.built = True
 
@@ -117,14 +117,12 @@ class ProgressiveGAN(keras.Model):
         """PGGAN's Adam: learning rate 1e-3, beta1 0, beta2 0.99, eps 1e-8."""
         return keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
 
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """Sets the two optimizers (PGGAN's Adam when `None`)."""
-        super().compile(optimizer=None, **kwargs)
-        self.g_optimizer = g_optimizer or self.default_optimizer()
-        self.d_optimizer = d_optimizer or self.default_optimizer()
-        # Every level's variables from the start: growing adds no new slots.
-        self.g_optimizer.build(self._variables("g"))
-        self.d_optimizer.build(self._variables("d"))
+    # Every level's variables from the start: growing adds no optimizer slots.
+    def generator_variables(self):
+        return self._variables("g")
+
+    def discriminator_variables(self):
+        return self._variables("d")
 
     def _variables(self, prefix):
         return [
@@ -153,10 +151,6 @@ class ProgressiveGAN(keras.Model):
         """The discriminator of the current level."""
         return self.networks.discriminator(self.phase.resolution, self.phase.fading)
 
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.gp_tracker]
-
     # ----------------------------------------------------------------- sample
     @property
     def sampler(self):
@@ -167,22 +161,6 @@ class ProgressiveGAN(keras.Model):
         `ema_layers` are saved before this property's model.)"""
         networks = self.ema_networks or self.networks
         return networks.generator(self.phase.resolution, self.phase.fading)
-
-    def call(self, z, training=False):
-        return self.sampler(z, training=training)
-
-    def generate(self, n, seed=None, batch_size=256):
-        """`n` images of the current level, from N(0, I) latents."""
-        if not isinstance(n, int) or n <= 0:
-            raise ValueError(f"`n` must be a positive integer. Received: n={n}")
-        if seed is None:
-            z = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
-            z = keras.ops.convert_to_numpy(z)
-        else:
-            z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
-        return self.sampler.predict(
-            z.astype("float32"), batch_size=batch_size, verbose=0
-        )
 
     # ------------------------------------------------------------------ train
     def _real_at_level(self, real, alpha):
@@ -254,30 +232,25 @@ class ProgressiveGAN(keras.Model):
         g_vars = generator.trainable_variables
         self.g_optimizer.apply(tape.gradient(g_loss, g_vars), g_vars)
         if self.ema_networks is not None:
-            self._update_ema()
+            self.update_ema()
         self.images_shown.assign_add(tf.cast(batch, tf.float64))
 
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.gp_tracker.update_state(tf.reduce_mean(gp))
-        logs = {m.name: m.result() for m in self.metrics}
+        logs = self.record_losses(d_loss=d_loss, g_loss=g_loss, gp=tf.reduce_mean(gp))
         # Shown by the progress bar: where the growth stands.
         logs["resolution"] = tf.constant(float(self.phase.resolution))
         logs["alpha"] = alpha
         return logs
 
-    def _update_ema(self):
+    def ema_pairs(self):
         level = {id(v) for v in self.level_generator().trainable_variables}
         for average, layer in zip(self.ema_layers, self.network_layers, strict=True):
             for a, w in zip(average.weights, layer.weights, strict=True):
                 if id(w) in level:  # only this level's weights move
-                    a.assign(self.ema * a + (1.0 - self.ema) * w)
+                    yield a, w
 
     # ------------------------------------------------------------ serialization
     def get_config(self):
         config = super().get_config()
         config.update(self.networks.config)
-        config.update(
-            {"gp_weight": self.gp_weight, "drift": self.drift, "ema": self.ema}
-        )
+        config.update({"gp_weight": self.gp_weight, "drift": self.drift})
         return config

@@ -12,6 +12,7 @@ from kgan.compress.slimming import (
 )
 from kgan.data.road_scenes import one_hot, road_scenes
 from kgan.layers.scaling_gate import ScalingGate
+from kgan.models.pix2pix import frozen_discriminator_trainer
 from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
 
 SIZE = 16
@@ -42,7 +43,8 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
         seen.append(index)
         return {"outputs": smaller.output_shape}
 
-    records = slim(generator, discriminator, _data(), config, tmp_path, on_round)
+    train = frozen_discriminator_trainer(discriminator)
+    records = slim(generator, train, _data(), config, tmp_path, on_round)
     assert [r["round"] for r in records] == seen == list(range(1, len(records) + 1))
     assert records[-1]["ratio"] <= 0.3
     assert all(r["ratio"] > 0.3 for r in records[:-1])
@@ -98,3 +100,10 @@ def test_global_threshold_is_a_quantile_of_all_gates():
 def test_bad_settings(settings, message):
     with pytest.raises(ValueError, match=message):
         SlimmingConfig(**settings).validate()
+
+
+def test_slim_refuses_a_network_for_the_retraining():
+    generator = unet_generator(SIZE, filters=8, max_filters=32)
+    discriminator = patch_discriminator(SIZE, filters=8, downsamplings=2)
+    with pytest.raises(TypeError, match="Received: train_generator=Functional"):
+        slim(generator, discriminator, _data())

@@ -14,7 +14,7 @@ from kgan.models import GAN, dcgan
 
 needs_classifier = pytest.mark.skipif(
     not has_classifier("mnist"),
-    reason="saved_models/mnist_classifier.keras is missing",
+    reason="kgan/saved_models/mnist_classifier.keras is missing",
 )
 
 

@@ -37,16 +37,6 @@ def test_fit_reports_losses_and_counts_steps():
     assert int(gan.d_optimizer.iterations.numpy()) == 8
 
 
-@pytest.mark.parametrize("loss", ["minimax", "wgan_gp", "hinge", "lsgan"])
-def test_every_loss_trains(loss):
-    keras.utils.set_random_seed(1)
-    gan = tiny_gan(loss=loss)
-    history = gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
-    assert all(np.isfinite(v[0]) for v in history.history.values())
-    if loss == "wgan_gp":
-        assert history.history["gp"][0] > 0
-
-
 def test_call_and_generate():
     gan = tiny_gan()
     z = np.zeros((3, 8), np.float32)
