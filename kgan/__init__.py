@@ -2,7 +2,18 @@
 
 __version__ = "0.1.0"
 
-from kgan import callbacks, compress, data, layers, losses, metrics, models  # noqa: E402
+from kgan import (  # noqa: E402
+    callbacks,
+    compress,
+    data,
+    layers,
+    losses,
+    metrics,
+    models,
+    recipes,
+    runs,
+    saving,
+)
 
 __all__ = [
     "__version__",
@@ -13,4 +24,7 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "recipes",
+    "runs",
+    "saving",
 ]

@@ -89,7 +89,9 @@ class LossHistory(keras.callbacks.Callback):
 
     Keras reports running means over the epoch; the value of step `b` is
     recovered exactly as `(b + 1) * mean_b - b * mean_(b-1)`. On a resumed run
-    the rows after the restored step are dropped before appending.
+    the rows after the restored step are dropped before appending. One
+    instance may serve several `fit` calls in a row (the run loop trains in
+    chunks): the later ones append.
 
     Args:
         csv_path: The CSV file (`step,d_loss,g_loss,...`).
@@ -103,8 +105,13 @@ class LossHistory(keras.callbacks.Callback):
         self.plot_path = pathlib.Path(plot_path) if plot_path else None
         self.every_n_steps = every_n_steps
         self.rows = []
+        self._keys = None
 
     def on_train_begin(self, logs=None):
+        if self._keys is not None:  # a later fit of the same run
+            self._handle = open(self.csv_path, "a", newline="", buffering=1)
+            self._file = csv.writer(self._handle)
+            return
         self.rows = [
             {k: float(v) for k, v in row.items()}
             for row in rows_until(self.csv_path, global_step(self.model))

@@ -43,17 +43,20 @@ from kgan.data.road_scenes import calibration_maps, one_hot  # noqa: E402
 from kgan.export import LiteRTGenerator, compare, model_macs, to_litert  # noqa: E402
 from kgan.export.bench import measure_latency  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
+from kgan.images import save_png  # noqa: E402
 from kgan.models.pix2pix import frozen_discriminator_trainer  # noqa: E402
 from kgan.models.pix2pix_networks import unet_generator  # noqa: E402
-from kgan.pix2pix_training import (  # noqa: E402
+from kgan.recipes import get  # noqa: E402
+from kgan.recipes.base import config_from_settings  # noqa: E402
+from kgan.recipes.compact import compress_pix2pix, load_pix2pix_run  # noqa: E402
+from kgan.recipes.pix2pix import (  # noqa: E402
+    SAMPLE_SCENES,
     Pix2PixConfig,
-    comparison_grid,
-    compress_pix2pix,
+    comparison_tiles,
     held_out_evaluator,
-    load_pix2pix_run,
-    run_dataset,
-    train_pix2pix,
+    training_batches,
 )
+from kgan.runs import finish  # noqa: E402
 
 PAPER = {
     "parameters": {"full": 29e6, "compact": 2.5e6},
@@ -158,10 +161,11 @@ def main(argv=None):
     )
     full_dir = pathlib.Path(args.full_run) if args.full_run else out / "full"
     if args.full_run:
-        config = Pix2PixConfig(**json.loads((full_dir / "config.json").read_text()))
+        settings = json.loads((full_dir / "config.json").read_text())
+        config = config_from_settings(Pix2PixConfig, settings)
     else:
         print(f"== training pix2pix ({args.steps} steps)", flush=True)
-        train_pix2pix(config, full_dir, verbose=2)
+        finish(get("pix2pix"), config, full_dir)
     slimming = SlimmingConfig(
         target_ratio=args.target_ratio,
         prune_fraction=args.prune_fraction,
@@ -196,7 +200,7 @@ def main(argv=None):
             f"{baseline_config.steps} steps",
             flush=True,
         )
-        trainer = train_pix2pix(baseline_config, out / f"baseline{suffix}", verbose=2)
+        trainer = finish(get("pix2pix"), baseline_config, out / f"baseline{suffix}")
         baseline = {"round": "uniform_baseline", "generator": trainer.generator}
         baseline["parameters"] = trainer.generator.count_params()
         baseline.update(evaluator(trainer.generator))
@@ -209,7 +213,7 @@ def main(argv=None):
             flush=True,
         )
         trainer, _ = load_pix2pix_run(full_dir / "pix2pix.keras", config)
-        data = run_dataset(config)
+        data = training_batches(config)
         if args.targets == "teacher":
             data = teacher_targets(data, trainer.generator)
         pruned = magnitude_prune(
@@ -266,16 +270,17 @@ def main(argv=None):
     row.update(row["litert_quality"])
     rows.append(row)
 
-    comparison_grid(
-        evaluator,
+    tiles = comparison_tiles(
+        evaluator.labels[:SAMPLE_SCENES],
+        evaluator.images[:SAMPLE_SCENES],
         [full, compact["generator"]]
         + (
             [generators["uniform_baseline"]["generator"]]
             if "uniform" in args.baselines
             else []
         ),
-        pathlib.Path(args.results) / f"compact_comparison{suffix}.png",
     )
+    save_png(tiles, pathlib.Path(args.results) / f"compact_comparison{suffix}.png")
     report = {
         "protocol": {
             **dataclasses.asdict(config),

@@ -41,7 +41,8 @@ from kgan.images import (  # noqa: E402
     to_uint8,
 )
 from kgan.plots import pyplot, save_figure  # noqa: E402
-from kgan.training import TrainConfig, train  # noqa: E402
+from kgan.recipes import get  # noqa: E402
+from kgan.runs import finish  # noqa: E402
 
 TRAIN_IMAGES = 8000  # kgan's MNIST training split
 BATCH_SIZE = 100
@@ -79,14 +80,14 @@ def run_model(name, args, out_root):
     epochs = settings.pop("epochs")
     steps = run_steps(epochs, args.epochs_scale)
     out = out_root / name
-    config = TrainConfig.for_model(
-        settings.pop("model"),
+    recipe = get(settings.pop("model"))
+    if recipe.name == "draw":
+        settings.update(draw_steps=STEPS_T, rnn_units=args.units)
+    config = recipe.config_class(
         steps=steps,
         batch_size=BATCH_SIZE,
         seed=args.seed,
         latent_dim=LATENT_DIM,
-        draw_steps=STEPS_T,
-        rnn_units=args.units,
         ema=None,  # the paper samples from the trained generator itself
         sample_every=max(1, steps // 5),
         eval_n=args.eval_n,
@@ -96,7 +97,7 @@ def run_model(name, args, out_root):
     record_path = out / "record.json"
     if not record_path.exists():
         start = time.perf_counter()
-        train(config, out, resume=(out / "config.json").exists(), verbose=args.verbose)
+        finish(recipe, config, out, verbose=args.verbose)
         record = {
             "model": name,
             "epochs": epochs * args.epochs_scale,

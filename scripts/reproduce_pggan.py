@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,7 +42,7 @@ RESOLUTION = 32
 def real_images(dataset, limit):
     """Up to `limit` training images, padded to 32 px, in [-1, 1]."""
     from kgan.data import load_arrays
-    from kgan.progressive_training import fit_to_resolution
+    from kgan.recipes.progan import fit_to_resolution
 
     images, _ = load_arrays(dataset, "train")
     images = images[:limit].astype("float32") / 127.5 - 1.0
@@ -79,61 +78,60 @@ def real_reference(real, n, seed):
 
 
 def run_variant(name, dataset, real, args):
-    """Trains one variant for `args.minutes` of training time; returns the
-    evaluations over time."""
-    import keras
-    import tensorflow as tf
+    """Trains one variant for `args.minutes` of training time in kgan's run
+    loop (its budget stops it; its hook evaluates); returns the evaluations
+    over time, the first before any training."""
+    import tempfile
 
-    from kgan.models.progressive_gan import ProgressiveGAN
-    from kgan.models.progressive_schedule import Phase, phase_at, phases
+    from kgan.recipes import get
+    from kgan.recipes.progan import ProgressiveConfig
+    from kgan.runs import StepData, run
 
-    keras.utils.set_random_seed(args.seed)
-    gan = ProgressiveGAN(
+    config = ProgressiveConfig(
+        dataset=dataset,
         resolution=RESOLUTION,
-        channels=real.shape[-1],
+        kimg=1e9,  # the time budget ends the run
+        lod_training_kimg=args.phase_kimg,
+        lod_transition_kimg=args.phase_kimg,
+        growing=name != "non_progressive",
+        batch_sizes={str(2**k): args.batch_size for k in range(2, 6)},
         fmap_base=args.fmap_base,
         fmap_max=args.fmap_max,
+        seed=args.seed,
+        checkpoint_every=args.chunk_steps,
+        sample_every=10**9,
+        jit_compile=not args.no_xla,
         **VARIANTS[name],
     )
-    gan.compile(jit_compile=not args.no_xla)
-    if name == "non_progressive":
-        schedule = [Phase(RESOLUTION, False, 0.0, float("inf"))]
-    else:
-        schedule = phases(gan.networks.levels, args.phase_kimg, args.phase_kimg)
     real_u8 = to_uint8(real)
-    budget, trained, next_eval = args.minutes * 60.0, 0.0, 0.0
-    timeline, phase, rng = [], None, np.random.default_rng(args.seed)
-    gan.set_phase(schedule[0])  # so that the first evaluation is at its level
-    while True:
-        if trained >= next_eval:
-            record = evaluate(gan, real_u8, args.eval_n, args.seed)
-            record.update(
-                seconds=round(trained, 1),
-                images_shown=int(gan.images_shown.numpy()),
-                resolution=gan.phase.resolution,
-            )
-            timeline.append(record)
-            print(f"   {name}: {record}", flush=True)
-            next_eval += args.eval_every_minutes * 60.0
-        if trained >= budget:
-            return timeline
-        current = phase_at(schedule, float(gan.images_shown.numpy()))
-        if current != phase:
-            phase = current
-            gan.set_phase(phase)
-            factor = RESOLUTION // phase.resolution
-            pooled = real.reshape(
-                len(real), phase.resolution, factor, phase.resolution, factor, -1
-            ).mean(axis=(2, 4))
-            data = (
-                tf.data.Dataset.from_tensor_slices(pooled.astype("float32"))
-                .shuffle(len(pooled), seed=int(rng.integers(1 << 30)))
-                .batch(args.batch_size, drop_remainder=True)
-                .repeat()
-            )
-        start = time.perf_counter()
-        gan.fit(data, steps_per_epoch=args.chunk_steps, epochs=1, verbose=0)
-        trained += time.perf_counter() - start
+    budget = args.minutes * 60.0
+    timeline, next_eval = [], [0.0]
+
+    def hook(gan, progress):
+        if progress.seconds < next_eval[0] and progress.seconds < budget:
+            return
+        record = evaluate(gan, real_u8, args.eval_n, args.seed)
+        record.update(
+            seconds=round(progress.seconds, 1),
+            images_shown=int(gan.images_shown.numpy()),
+            resolution=gan.phase.resolution,
+        )
+        timeline.append(record)
+        print(f"   {name}: {record}", flush=True)
+        while next_eval[0] <= progress.seconds:
+            next_eval[0] += args.eval_every_minutes * 60.0
+
+    with tempfile.TemporaryDirectory() as folder:
+        run(
+            get("progan"),
+            config,
+            folder,
+            dataset=StepData((real,), args.seed),
+            budget_seconds=budget,
+            hook=hook,
+            verbose=0,
+        )
+    return timeline
 
 
 def time_to_reach(timeline, target):

@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 
 from kgan.files import atomic_path  # noqa: E402
 from kgan.plots import pyplot, save_figure  # noqa: E402
-from kgan.training import TrainConfig, train  # noqa: E402
+from kgan.recipes import get  # noqa: E402
+from kgan.recipes.gan import DCGANConfig  # noqa: E402
+from kgan.runs import finish  # noqa: E402
 
 ACTIVATIONS = ("lrelu", "psf")
 PAPER_STEPS = 20000
@@ -77,8 +79,7 @@ def run_one(dataset, activation, seed, args, out_root):
             seed=seed,
             drop_remainder=True,
         )
-    config = TrainConfig(
-        model="dcgan",
+    config = DCGANConfig(
         dataset=dataset,
         activation=activation,
         steps=steps,
@@ -92,13 +93,7 @@ def run_one(dataset, activation, seed, args, out_root):
     )
     if not (out / "gan.keras").exists() or not (out / "record.json").exists():
         start = time.perf_counter()
-        gan = train(
-            config,
-            out,
-            resume=(out / "config.json").exists(),
-            dataset=data,
-            verbose=args.verbose,
-        )
+        gan = finish(get("dcgan"), config, out, dataset=data, verbose=args.verbose)
         seconds = time.perf_counter() - start
         metrics = _metrics(out, dataset, gan, args, seed)
         losses = read_csv(out / "losses.csv")

@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import shutil
 import site
 import subprocess
 import sys
@@ -18,9 +19,18 @@ def run(*command, cwd):
 
 
 def test_installed_wheel_evaluates_a_generator(tmp_path):
+    # Built from a copy, so that the build leaves nothing in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", "build", "runs", "results", "*.egg-info", "__pycache__", ".*_cache"
+        ),
+    )
     run(
         sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-        "--quiet", "-w", tmp_path / "dist", ROOT, cwd=tmp_path,
+        "--quiet", "-w", tmp_path / "dist", source, cwd=tmp_path,
     )  # fmt: skip
     (wheel,) = (tmp_path / "dist").glob("kgan-*.whl")
     venv = tmp_path / "venv"

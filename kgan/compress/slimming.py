@@ -2,6 +2,7 @@
 
 import dataclasses
 import pathlib
+from typing import Literal
 
 import keras
 import numpy as np
@@ -9,6 +10,11 @@ import numpy as np
 from kgan.compress.gates import add_gates, gates, set_l1, size_weights, strip_gates
 from kgan.compress.prune import pruning_plan, rebuild
 from kgan.files import atomic_path
+
+
+def _setting(default, help):
+    """A field with its help text, for `kgan compress --help`."""
+    return dataclasses.field(default=default, metadata={"help": help})
 
 
 @dataclasses.dataclass
@@ -47,17 +53,27 @@ class SlimmingConfig:
         max_rounds: Give up after this many rounds.
     """
 
-    target_ratio: float = 0.1
-    prune_fraction: float = 0.3
-    min_filters: int = 4
-    l1: float = 1e-2
-    targets: str = "real"
-    cost_weighting: str = "uniform"
-    sparsity_steps: int = 200
-    gate_learning_rate: float = 1e-2
-    retrain_steps: int = 500
-    learning_rate: float = 2e-4
-    max_rounds: int = 20
+    target_ratio: float = _setting(0.1, "stop at this share of the original parameters")
+    prune_fraction: float = _setting(
+        0.3, "share of the gated filters removed per round"
+    )
+    min_filters: int = _setting(4, "filters every layer keeps at least")
+    l1: float = _setting(1e-2, "L1 strength lambda on the gates")
+    targets: Literal["real", "teacher"] = _setting(
+        "real",
+        "L1 towards the real images (the paper) or towards the original "
+        "generator's outputs (distillation)",
+    )
+    cost_weighting: Literal["uniform", "size"] = _setting(
+        "uniform",
+        "L1 alike on every gate (the paper), or weighted by what each layer's "
+        "filters cost in parameters and MACs",
+    )
+    sparsity_steps: int = _setting(200, "steps training the gates alone per round")
+    gate_learning_rate: float = _setting(1e-2, "Adam learning rate of those steps")
+    retrain_steps: int = _setting(500, "steps retraining the generator per round")
+    learning_rate: float = _setting(2e-4, "Adam learning rate of the retraining")
+    max_rounds: int = _setting(20, "give up after this many rounds")
 
     def validate(self):
         """Raises `ValueError` naming the first bad setting."""

@@ -18,7 +18,7 @@ class AdversarialModel(keras.Model):
       model through its compile config;
     - loss trackers (`track_losses(...)`, `record_losses(...)`);
     - `seed_generator`, the source of every train step's noise, seeded from
-      `seed`; its state is a model variable, so checkpoints carry it;
+      `seed` (`kgan.runs.Checkpoint` saves its state with the weights);
     - the moving average of the generator's weights (`ema`), whose model
       `sampler` returns, and `update_ema()`;
     - `regularization(network)`: a network's own losses (weight
@@ -56,10 +56,6 @@ class AdversarialModel(keras.Model):
         self.ema = ema
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
-        # Keras leaves seed states out of weight files; as a tracked weight,
-        # the noise state is saved and restored with the networks, so that
-        # a resumed run draws the noise an uninterrupted one would.
-        self._track_variable(self.seed_generator.state)
         self.trackers = {}
         if generator is not None:
             self.generator = generator

@@ -7,8 +7,12 @@ from keras import layers
 
 from kgan.models.networks import check_power_of_two
 
-# Conv weights drawn from N(0, 0.02) as in pix2pix.
-_INIT = keras.initializers.RandomNormal(0.0, 0.02)
+
+def _init():
+    """pix2pix's N(0, 0.02) weights. One initializer per layer, made when
+    the network is built: one made at import would take its seed before
+    `keras.utils.set_random_seed`, and a seeded run would not repeat."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
 
 
 def _check_positive(**values):
@@ -77,7 +81,7 @@ def unet_generator(
     x, skips = condition, []
     for k, width in enumerate(widths, start=1):
         x = layers.Conv2D(
-            width, 4, strides=2, padding="same", kernel_initializer=_INIT,
+            width, 4, strides=2, padding="same", kernel_initializer=_init(),
             use_bias=k in (1, depth), name=f"down{k}_conv",
         )(x)  # fmt: skip
         if k not in (1, depth):
@@ -87,7 +91,7 @@ def unet_generator(
     for k, skip in enumerate(reversed(skips[:-1]), start=1):
         x = layers.Conv2DTranspose(
             widths[depth - 1 - k], 4, strides=2, padding="same",
-            kernel_initializer=_INIT, use_bias=False, name=f"up{k}_conv",
+            kernel_initializer=_init(), use_bias=False, name=f"up{k}_conv",
         )(x)  # fmt: skip
         x = layers.BatchNormalization(name=f"up{k}_norm")(x)
         if dropout and k <= 3:
@@ -95,7 +99,7 @@ def unet_generator(
         x = layers.ReLU(name=f"up{k}_act")(x)
         x = layers.Concatenate(name=f"up{k}_skip")([x, skip])
     x = layers.Conv2DTranspose(
-        image_channels, 4, strides=2, padding="same", kernel_initializer=_INIT,
+        image_channels, 4, strides=2, padding="same", kernel_initializer=_init(),
         name="output_conv",
     )(x)  # fmt: skip
     image = layers.Activation("tanh", name="image")(x)
@@ -145,13 +149,13 @@ def patch_discriminator(
     for k in range(downsamplings + 1):
         x = layers.Conv2D(
             filters * 2 ** min(k, 3), 4, strides=2 if k < downsamplings else 1,
-            padding="same", kernel_initializer=_INIT, use_bias=k == 0,
+            padding="same", kernel_initializer=_init(), use_bias=k == 0,
             name=f"d{k + 1}_conv",
         )(x)  # fmt: skip
         if k > 0:
             x = layers.BatchNormalization(name=f"d{k + 1}_norm")(x)
         x = layers.LeakyReLU(0.2, name=f"d{k + 1}_act")(x)
     logits = layers.Conv2D(
-        1, 4, padding="same", kernel_initializer=_INIT, name="logits"
+        1, 4, padding="same", kernel_initializer=_init(), name="logits"
     )(x)
     return keras.Model([condition, image], logits, name="patch_discriminator")

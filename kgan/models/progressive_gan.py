@@ -113,9 +113,11 @@ class ProgressiveGAN(AdversarialModel):
 
     # ------------------------------------------------------------------ setup
     @staticmethod
-    def default_optimizer():
+    def default_optimizer(learning_rate=1e-3):
         """PGGAN's Adam: learning rate 1e-3, beta1 0, beta2 0.99, eps 1e-8."""
-        return keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99, epsilon=1e-8)
+        return keras.optimizers.Adam(
+            learning_rate, beta_1=0.0, beta_2=0.99, epsilon=1e-8
+        )
 
     # Every level's variables from the start: growing adds no optimizer slots.
     def generator_variables(self):

@@ -232,19 +232,6 @@ def test_every_trainer_derives_from_the_base():
         assert issubclass(trainer, AdversarialModel)
 
 
-def test_seed_checkpoints_with_the_weights(tmp_path):
-    generator, discriminator = mlp_networks()
-    gan = GAN(generator, discriminator, latent_dim=4, seed=3)
-    gan.compile()
-    gan.fit(np.zeros((8, 6, 1, 1), np.float32), batch_size=4, verbose=0)
-    gan.save_weights(tmp_path / "a.weights.h5")
-    state = gan.seed_generator.state.numpy().copy()
-    gan.fit(np.zeros((8, 6, 1, 1), np.float32), batch_size=4, verbose=0)
-    assert not np.array_equal(state, gan.seed_generator.state.numpy())
-    gan.load_weights(tmp_path / "a.weights.h5")
-    np.testing.assert_array_equal(state, gan.seed_generator.state.numpy())
-
-
 def test_sample_inputs_and_bad_arguments():
     generator, discriminator = mlp_networks()
     gan = GAN(generator, discriminator, latent_dim=4, ema=0.5)

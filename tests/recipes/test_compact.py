@@ -6,12 +6,14 @@ import pytest
 from kgan.cli import main
 from kgan.compress.slimming import SlimmingConfig
 from kgan.layers.scaling_gate import ScalingGate
-from kgan.pix2pix_training import Pix2PixConfig, compress_pix2pix
+from kgan.recipes.base import config_from_settings
+from kgan.recipes.compact import compress_pix2pix
+from kgan.recipes.pix2pix import Pix2PixConfig
 
 TINY = [
     "--resolution", "16", "--scenes", "32", "--test-scenes", "16", "--steps", "4",
     "--sample-every", "2", "--batch-size", "8", "--filters", "4",
-    "--max-filters", "16", "--no-xla",
+    "--max-filters", "16", "--checkpoint-every", "2", "--no-xla",
 ]  # fmt: skip
 
 
@@ -23,14 +25,16 @@ def run(tmp_path_factory):
 
 
 def test_train_pix2pix_writes_the_run_folder(run):
-    config = Pix2PixConfig(**json.loads((run / "config.json").read_text()))
+    settings = json.loads((run / "config.json").read_text())
+    config = config_from_settings(Pix2PixConfig, settings)
     assert (config.resolution, config.steps, config.filters) == (16, 4, 4)
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "final.png",
         "step_000002.png",
         "step_000004.png",
     ]
-    assert (run / "losses.csv").read_text().count("\n") == 3  # header + 2 epochs
-    quality = json.loads((run / "quality.json").read_text())
+    assert (run / "losses.csv").read_text().count("\n") == 5  # header + 4 steps
+    quality = json.loads((run / "metrics.json").read_text())
     assert {"l1", "psnr", "ssim", "swd", "miou", "parameters"} <= set(quality)
     generator = keras.saving.load_model(run / "generator.keras", compile=False)
     assert generator.output_shape == (None, 16, 16, 3)
@@ -60,14 +64,6 @@ def test_compress_command(run, tmp_path, capsys):
     assert main(args) == 0
     assert "mIoU" in capsys.readouterr().out
     assert (out / "rounds.json").is_file()
-
-
-def test_options_of_other_models_are_refused(tmp_path):
-    with pytest.raises(SystemExit) as error:
-        main(["train", "pix2pix", "--loss", "hinge", "--out", str(tmp_path / "x")])
-    assert error.value.code == 2
-    with pytest.raises(SystemExit):
-        main(["train", "progan", "--scenes", "10", "--out", str(tmp_path / "y")])
 
 
 def test_compress_needs_a_pix2pix_model(tmp_path):

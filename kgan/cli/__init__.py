@@ -1,0 +1,38 @@
+"""The `kgan` command: train, sample, evaluate, export, benchmark, compress."""
+
+import argparse
+import os
+import sys
+
+# Keep TensorFlow's C++ start-up chatter out of the command's output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from kgan.cli.compress import add_compress  # noqa: E402
+from kgan.cli.tools import add_bench, add_evaluate, add_export, add_sample  # noqa: E402
+from kgan.cli.train import add_train  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="kgan", description="Generative adversarial networks for Keras 3."
+    )
+    subparsers = parser.add_subparsers(required=True, metavar="command")
+    for add in (
+        add_train,
+        add_sample,
+        add_evaluate,
+        add_export,
+        add_bench,
+        add_compress,
+    ):
+        add(subparsers)
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except (ValueError, FileNotFoundError) as error:
+        parser.exit(2, f"kgan: error: {error}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

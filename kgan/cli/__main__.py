@@ -1,0 +1,7 @@
+"""`python -m kgan.cli`: the `kgan` command."""
+
+import sys
+
+from kgan.cli import main
+
+sys.exit(main())

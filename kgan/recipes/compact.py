@@ -1,0 +1,82 @@
+"""The Compact GAN's slimming of a pix2pix run: rounds of gate pruning and
+retraining, each round's generator scored on the run's held-out scenes."""
+
+import json
+import pathlib
+
+import keras
+
+from kgan.compress.slimming import SlimmingConfig, slim
+from kgan.files import atomic_path
+from kgan.images import save_png
+from kgan.models.pix2pix import Pix2Pix, frozen_discriminator_trainer
+from kgan.recipes.base import config_from_settings
+from kgan.recipes.pix2pix import (
+    SAMPLE_SCENES,
+    Pix2PixConfig,
+    comparison_tiles,
+    held_out_evaluator,
+    training_batches,
+)
+
+
+def load_pix2pix_run(model_path, data_config=None):
+    """`(Pix2Pix model, Pix2PixConfig)` of a run's saved `pix2pix.keras`; the
+    config is read from the run's `config.json` unless given."""
+    model_path = pathlib.Path(model_path)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"No such pix2pix model. Received: path={model_path}")
+    if data_config is None:
+        saved = model_path.parent / "config.json"
+        if not saved.is_file():
+            raise FileNotFoundError(
+                "The run's config.json (scenes, resolution) is missing beside the "
+                f"model. Received: path={saved}"
+            )
+        data_config = config_from_settings(Pix2PixConfig, json.loads(saved.read_text()))
+    trainer = keras.saving.load_model(model_path)
+    if not isinstance(trainer, Pix2Pix):
+        raise ValueError(
+            "Slimming needs a saved Pix2Pix model (pix2pix.keras of a run). "
+            f"Received: {type(trainer).__name__}"
+        )
+    return trainer, data_config
+
+
+def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=None):
+    """Slims the generator of a saved `Pix2Pix` run to the parameter target.
+
+    Args:
+        model_path: The run's `pix2pix.keras`.
+        out: Folder for `round_<k>.keras`, `rounds.json` and
+            `comparison.png`.
+        config: A `SlimmingConfig`.
+        data_config: The `Pix2PixConfig` of the run (scenes, resolution,
+            batch size, seed); read from the run's `config.json` by default.
+
+    Returns:
+        The list of round records (see `slim`), round 0 being the input.
+    """
+    trainer, data_config = load_pix2pix_run(model_path, data_config)
+    out = pathlib.Path(out)
+    evaluator = held_out_evaluator(data_config, segmenter)
+    first = {"round": 0, "parameters": trainer.generator.count_params(), "ratio": 1.0}
+    first.update(evaluator(trainer.generator))
+    records = [first] + slim(
+        trainer.generator,
+        frozen_discriminator_trainer(trainer.discriminator),
+        training_batches(data_config),
+        config or SlimmingConfig(),
+        out,
+        on_round=lambda _, generator: evaluator(generator),
+    )
+    tiles = comparison_tiles(
+        evaluator.labels[:SAMPLE_SCENES],
+        evaluator.images[:SAMPLE_SCENES],
+        [trainer.generator, records[-1]["generator"]],
+    )
+    save_png(tiles, out / "comparison.png")
+    table = [{k: v for k, v in r.items() if k != "generator"} for r in records]
+    with atomic_path(out / "rounds.json") as partial:
+        partial.write_text(json.dumps(table, indent=2) + "\n")
+    return records

@@ -1,0 +1,259 @@
+"""Recipes of the unconditional GANs: Goodfellow's MLP GAN, DCGAN (LReLU or
+PSF) and the DRAW-attention GAN, on any kgan image dataset."""
+
+import abc
+import dataclasses
+from typing import Literal
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan.callbacks import PSFAlphaHistory, global_step
+from kgan.data import load_arrays
+from kgan.images import make_grid
+from kgan.models import DRAWGAN, GAN, dcgan, draw, vanilla
+from kgan.recipes.base import Recipe, RunConfig, option
+from kgan.runs.data import Segment, StepData, first_batch
+
+Loss = Literal["minimax", "non_saturating", "wgan_gp", "hinge", "lsgan"]
+# Training images averaged for the DRAW generator's initial canvas.
+CANVAS_INIT_IMAGES = 2000
+SAMPLE_GRID = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig(RunConfig):
+    """Settings of an unconditional GAN run."""
+
+    dataset: str = option(
+        "mnist", "mnist (embedded), fashion_mnist, cifar10 or road_scenes"
+    )
+    steps: int = option(15000, "generator updates to train for", minimum=1)
+    batch_size: int = option(64, "global batch size", minimum=1)
+    latent_dim: int = option(100, "size of z", minimum=1)
+    loss: Loss = option("non_saturating", "adversarial loss")
+    d_steps: int = option(1, "discriminator updates per generator update", minimum=1)
+    learning_rate: float = option(
+        2e-4, "Adam learning rate of both networks", above=0.0, aliases=("--lr",)
+    )
+    beta_1: float = option(
+        0.5, "Adam beta_1 of both networks", minimum=0.0, aliases=("--beta1",)
+    )
+    ema: float | None = option(
+        0.999,
+        "decay of the moving average of the generator used for samples and "
+        "generator.keras (none: no average)",
+        above=0.0,
+    )
+    eval_n: int = option(10000, "generated images per evaluation", minimum=2)
+    strategy: Literal["mirrored"] | None = option(
+        None,
+        "tf.distribute strategy (mirrored: all local GPUs or logical devices, "
+        "synchronized batch norm)",
+    )
+
+    def check(self):
+        if self.ema is not None and not self.ema < 1.0:
+            raise ValueError(
+                f"`ema` must be in (0, 1) or None. Received: ema={self.ema}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class VanillaConfig(GANConfig):
+    """Goodfellow's MLP GAN."""
+
+    activation: Literal["lrelu", "psf"] = option(
+        "lrelu", "hidden activation: LeakyReLU(0.2) or the parametric softsign"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DCGANConfig(VanillaConfig):
+    """Radford's DCGAN, with LReLU or PSF activations."""
+
+    width: float = option(
+        1.0, "filter multiplier (1.0: 64-128 filters at 28 px)", above=0.0
+    )
+    refine_layers: int = option(
+        1,
+        "stride-1 transposed convolutions added to the generator at each "
+        "resolution (0: Radford's generator)",
+        minimum=0,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawConfig(GANConfig):
+    """The DRAW-attention GAN, with the paper's batch and Adam settings."""
+
+    batch_size: int = option(100, "global batch size (the paper: 100)", minimum=1)
+    learning_rate: float = option(
+        3.75e-4, "Adam learning rate (the paper: 3.75e-4)", above=0.0, aliases=("--lr",)
+    )
+    beta_1: float = option(
+        0.75, "Adam beta_1 (the paper: 0.75)", minimum=0.0, aliases=("--beta1",)
+    )
+    latent_dim: int = option(100, "size of each step's z_t", minimum=1)
+    attention_n: int = option(5, "N of the N x N read and write grids", minimum=2)
+    draw_steps: int = option(6, "write and read steps T", minimum=1)
+    rnn_units: int = option(256, "RNN state size of both networks", minimum=1)
+    rnn_cell: Literal["lstm", "gru", "simple"] = option(
+        "lstm", "RNN cell of both networks"
+    )
+
+
+def scale_images(images):
+    """uint8 images to float32 in [-1, 1], inside the pipeline."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def check_image_range(images):
+    """Fails early on images outside [-1, 1]; returns their shape (H, W, C)."""
+    low, high = float(np.min(images)), float(np.max(images))
+    if not (np.isfinite(low) and np.isfinite(high)) or low < -1.0 or high > 1.0:
+        raise ValueError(
+            "Images must be scaled to [-1, 1] (the generator ends in tanh). "
+            f"Received: range=[{low}, {high}]"
+        )
+    return tuple(images.shape[1:])
+
+
+def image_data(config):
+    """The training split of `config.dataset` as `StepData` in [-1, 1]."""
+    images, _ = load_arrays(config.dataset, "train")
+    return StepData((images,), config.seed, transform=scale_images)
+
+
+def _images(batch):
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def _training_images(data, count):
+    """Up to `count` training images in [-1, 1], as one array."""
+    if isinstance(data, StepData):
+        return data.arrays[0][:count].astype(np.float32) / 127.5 - 1.0
+    batches, total = [], 0
+    for batch in data.dataset:
+        batches.append(np.asarray(_images(batch)))
+        total += len(batches[-1])
+        if total >= count:
+            break
+    return np.concatenate(batches)[:count]
+
+
+class GANRecipe(Recipe):
+    """The recipes of `GAN` trainers on image datasets; subclasses choose the
+    networks."""
+
+    trainer_file = "gan.keras"
+    trainer_class = GAN
+
+    @abc.abstractmethod
+    def networks(self, config, image_shape, data):
+        """`(generator, discriminator)` for images of `image_shape`."""
+
+    def data(self, config):
+        return image_data(config)
+
+    def build(self, config, data):
+        image_shape = check_image_range(_images(first_batch(data)))
+        strategy = (
+            tf.distribute.MirroredStrategy()
+            if config.strategy == "mirrored"
+            else tf.distribute.get_strategy()
+        )
+        with strategy.scope():
+            generator, discriminator = self.networks(config, image_shape, data)
+            trainer = self.trainer_class(
+                generator,
+                discriminator,
+                latent_dim=config.latent_dim,
+                loss=config.loss,
+                d_steps=config.d_steps,
+                ema=config.ema,
+                seed=config.seed,
+            )
+
+            def adam():
+                return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+
+            # XLA is not used under a strategy: its all-reduce of batch
+            # statistics and gradients is not one program on CPU devices.
+            jit = config.jit_compile and config.strategy is None
+            trainer.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=jit)
+        return trainer
+
+    def segment(self, config, trainer):
+        left = config.steps - global_step(trainer)
+        return Segment("train", left, config.batch_size) if left > 0 else None
+
+    def samples(self, config, trainer):
+        inputs = trainer.sample_inputs(SAMPLE_GRID, config.seed)
+        return make_grid(trainer.sampler.predict(inputs, verbose=0))
+
+    def evaluator(self, config):
+        from kgan.metrics.evaluate import Evaluator, has_classifier
+
+        if not has_classifier(config.dataset):
+            return None
+        evaluator = Evaluator(config.dataset, seed=config.seed)
+        return lambda trainer: evaluator.evaluate_generator(
+            trainer.sampler, n=config.eval_n, seed=config.seed
+        )
+
+    def callbacks(self, config, folder):
+        if getattr(config, "activation", None) != "psf":
+            return []
+        every = max(1, min(config.sample_every, config.checkpoint_every) // 5)
+        return [PSFAlphaHistory(folder / "alpha.csv", every)]
+
+
+class VanillaRecipe(GANRecipe):
+    name = "gan"
+    summary = "Goodfellow's MLP GAN"
+    config_class = VanillaConfig
+
+    def networks(self, config, image_shape, data):
+        return vanilla(
+            image_shape=image_shape,
+            latent_dim=config.latent_dim,
+            activation=config.activation,
+        )
+
+
+class DCGANRecipe(GANRecipe):
+    name = "dcgan"
+    summary = "Radford's convolutional GAN, LReLU or PSF activations"
+    config_class = DCGANConfig
+
+    def networks(self, config, image_shape, data):
+        return dcgan(
+            image_shape=image_shape,
+            latent_dim=config.latent_dim,
+            width=config.width,
+            refine_layers=config.refine_layers,
+            activation=config.activation,
+            synchronized_batchnorm=config.strategy is not None,
+        )
+
+
+class DrawRecipe(GANRecipe):
+    name = "draw"
+    summary = "GAN with DRAW attention: recurrent generator and discriminator"
+    config_class = DrawConfig
+    trainer_class = DRAWGAN
+
+    def networks(self, config, image_shape, data):
+        generator, discriminator = draw(
+            image_shape=image_shape,
+            latent_dim=config.latent_dim,
+            n=config.attention_n,
+            steps=config.draw_steps,
+            units=config.rnn_units,
+            cell=config.rnn_cell,
+        )
+        canvas = generator.get_layer("g_canvas")
+        canvas.initialize_from(_training_images(data, CANVAS_INIT_IMAGES))
+        return generator, discriminator

@@ -1,0 +1,159 @@
+import csv
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import matplotlib.image
+import numpy as np
+import pytest
+
+from kgan import cli
+from kgan.recipes import RECIPES
+
+# Quick settings of each model, as command-line options.
+QUICK = {
+    "dcgan": ["--width", "0.125", "--batch-size", "16", "--latent-dim", "8",
+              "--eval-n", "100", "--steps", "100"],
+    "pix2pix": ["--resolution", "16", "--scenes", "32", "--test-scenes", "16",
+                "--batch-size", "4", "--filters", "4", "--max-filters", "8",
+                "--steps", "60"],
+    "progan": ["--resolution", "16", "--kimg", "0.8", "--lod-training-kimg", "0.1",
+               "--lod-transition-kimg", "0.1", "--batch-sizes", "4:8,8:8,16:8",
+               "--fmap-base", "32", "--fmap-max", "8", "--eval-n", "64"],
+}  # fmt: skip
+EVERY = ["--sample-every", "4", "--checkpoint-every", "4", "--no-xla"]
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def option_flags(config_class):
+    """Each field's flags, as `kgan.cli` generates them."""
+    flags = set()
+    for field in dataclasses.fields(config_class):
+        flag = "--" + field.name.replace("_", "-")
+        flags |= {flag, *field.metadata["aliases"]}
+        if field.type is bool:
+            flags |= {"--no-" + f[2:] for f in {flag, *field.metadata["aliases"]}}
+    return flags
+
+
+def flags_in_help(capsys, argv):
+    with pytest.raises(SystemExit):
+        cli.main(argv + ["--help"])
+    return {
+        w.rstrip(",") for w in capsys.readouterr().out.split() if w.startswith("--")
+    }
+
+
+@pytest.mark.parametrize("model", sorted(RECIPES))
+def test_help_lists_every_field_of_the_model_and_nothing_else(model, capsys):
+    flags = flags_in_help(capsys, ["train", model])
+    config_class = RECIPES[model].config_class
+    own = option_flags(config_class)
+    assert own <= flags
+    for other in RECIPES.values():
+        for flag in option_flags(other.config_class):
+            assert flag in own or flag not in flags, (model, flag)
+
+
+def test_options_of_other_models_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as error:
+        cli.main(["train", "pix2pix", "--loss", "hinge", "--out", str(tmp_path / "x")])
+    assert error.value.code == 2
+    assert "unrecognized arguments: --loss" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "progan", "--batch-sizes", "4-8", "--out", str(tmp_path)])
+    assert "Received: batch_sizes='4-8'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "dcgan", "--steps", "0", "--out", str(tmp_path / "y")])
+    assert "Received: steps=0" in capsys.readouterr().err
+
+
+def test_dry_run_prints_the_config_and_sizes(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "dcgan", "--width", "0.5", "--ema", "none", "--lr", "1e-3"]
+    cli.main(argv + ["--dry-run", "--out", str(out)])
+    printed = capsys.readouterr().out
+    config = json.loads(printed[: printed.index("}") + 1])
+    assert (config["width"], config["ema"], config["learning_rate"]) == (
+        0.5,
+        None,
+        1e-3,
+    )
+    assert "generator parameters:" in printed and "discriminator parameters:" in printed
+    assert not out.exists()
+
+
+def test_train_progan_and_sample_commands(tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "progan", "--resolution", "16", "--kimg", "0.080"]
+    argv += ["--lod-training-kimg", "0.016", "--lod-transition-kimg", "0.016"]
+    argv += ["--batch-sizes", "4:8,8:8,16:8", "--fmap-base", "32", "--eval-n", "16"]
+    argv += ["--no-xla", "--out", str(out)]
+    cli.main(argv)
+    config = json.loads((out / "config.json").read_text())
+    assert config["batch_sizes"] == {"4": 8, "8": 8, "16": 8}
+    generator = keras.saving.load_model(out / "generator.keras")
+    assert generator.output_shape == (None, 16, 16, 1)
+    # 16 images at 4 px, then 16 fading in and 16 stable at 8 and 16 px.
+    assert len(read_rows(out / "losses.csv")) == 10
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["resolution"] == 16 and {"swd_mean", "ms_ssim"} <= set(metrics)
+
+    grid = tmp_path / "grid.png"
+    cli.main(
+        ["sample", "--model", str(out / "generator.keras"), "--n", "9"]
+        + ["--out", str(grid)]
+    )
+    assert matplotlib.image.imread(grid).shape[:2] == (3 * 16 + 4 * 2, 3 * 16 + 4 * 2)
+
+
+def run_kgan(args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, "-m", "kgan.cli"] + args
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+@pytest.mark.parametrize("model", sorted(QUICK))
+def test_sigkill_then_resume_continues_exactly(model, tmp_path):
+    # Each run in a fresh process: the in-process names and RNG of earlier
+    # tests do not enter the comparison.
+    args = ["train", model, *QUICK[model], *EVERY]
+    whole = run_kgan(args + ["--out", str(tmp_path / "whole")])
+
+    out = tmp_path / "killed"
+    process = run_kgan(args + ["--out", str(out)])
+    state = out / "checkpoint" / "state.json"
+    deadline = time.time() + 240
+    while not (state.exists() and json.loads(state.read_text())["step"] >= 8):
+        assert process.poll() is None, process.stdout.read().decode()
+        assert time.time() < deadline, "training did not reach step 8"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "generator.keras").exists()  # killed before the end
+
+    resumed = run_kgan(args + ["--out", str(out), "--resume"])
+    for process in (whole, resumed):
+        output = process.communicate(timeout=240)[0].decode()
+        assert process.returncode == 0, output
+    # Equal to float32 rounding: two processes may sum a multithreaded
+    # kernel's terms in another order (tests/runs/test_run_loop.py shows
+    # bitwise equality within one process).
+    whole = read_rows(tmp_path / "whole" / "losses.csv")
+    resumed = read_rows(out / "losses.csv")
+    assert [r["step"] for r in resumed] == [r["step"] for r in whole]
+    for a, b in zip(whole, resumed, strict=True):
+        for key in a:
+            np.testing.assert_allclose(float(b[key]), float(a[key]), rtol=1e-5)
+    assert json.loads((out / "run.json").read_text())["step"] == len(whole)

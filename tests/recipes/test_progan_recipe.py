@@ -1,0 +1,80 @@
+import dataclasses
+import json
+
+import keras
+import pytest
+import tensorflow as tf
+
+from kgan.data.road_scenes import road_scenes
+from kgan.recipes import get, validate
+from kgan.recipes.progan import ProgressiveConfig, fit_to_resolution
+from kgan.runs import run
+
+# 4 px stable for 32 images, 8 px fading in over 64, 8 px stable for 32, ...
+TINY = dict(
+    resolution=16,
+    lod_training_kimg=0.032,
+    lod_transition_kimg=0.064,
+    batch_sizes={"4": 8, "8": 8, "16": 8},
+    fmap_base=32,
+    fmap_max=8,
+    eval_n=32,
+    checkpoint_every=2,
+    jit_compile=False,
+)
+
+
+def test_fit_to_resolution_pads_then_pools():
+    images = tf.ones((2, 28, 28, 1))
+    padded = fit_to_resolution(images, 32).numpy()
+    assert padded.shape == (2, 32, 32, 1)
+    assert (padded[:, :2] == -1).all() and (padded[:, 2:30, 2:30] == 1).all()
+    pooled = fit_to_resolution(images, 16).numpy()
+    assert pooled.shape == (2, 16, 16, 1)
+    assert pooled[0, 0, 0, 0] == -1 and pooled[0, 8, 8, 0] == 1
+    assert fit_to_resolution(images, 4).shape == (2, 4, 4, 1)
+
+
+def test_grows_to_the_final_resolution_and_writes_metrics(tmp_path):
+    config = ProgressiveConfig(kimg=0.208, eval_every=8, **TINY)
+    gan = run(get("progan"), config, tmp_path / "run", verbose=0)
+    assert gan.phase.resolution == 16 and gan.phase.fading is False
+    assert int(gan.images_shown.numpy()) == 208
+    metrics = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    # Evaluated at every level it passed: 4 px at step 8, ... 16 px at the end.
+    levels = [int(float(row.split(",")[1])) for row in metrics[1:]]
+    assert levels == sorted(levels) and levels[0] < 16 == levels[-1]
+    final = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert final["resolution"] == 16 and final["swd_mean"] > 0
+
+
+def test_fixed_networks_train_the_final_level_throughout(tmp_path):
+    config = ProgressiveConfig(kimg=0.048, growing=False, **TINY)
+    gan = run(get("progan"), config, tmp_path, verbose=0)
+    assert gan.phase.resolution == 16 and gan.phase.fading is False
+    assert int(gan.g_optimizer.iterations.numpy()) == 6
+
+
+def test_config_needs_every_batch_size():
+    config = ProgressiveConfig(**{**TINY, "batch_sizes": {"4": 8, "8": 8}})
+    with pytest.raises(ValueError, match="needs a batch size for every level"):
+        validate(config)
+
+
+def test_grows_on_road_scenes_to_64_px(tmp_path):
+    levels = {"4": 4, "8": 4, "16": 4, "32": 4, "64": 4}
+    config = ProgressiveConfig(
+        **{**TINY, "resolution": 64, "batch_sizes": levels},
+        dataset="road_scenes",
+        kimg=0.008 * 9,  # 4 px, then four fade-ins and stable phases of 8
+    )
+    config = dataclasses.replace(
+        config, lod_training_kimg=0.008, lod_transition_kimg=0.008
+    )
+    # A few generated scenes stand in for the 10,000 of `load("road_scenes")`.
+    _, images = road_scenes(16, 64, seed=0)
+    scenes = tf.data.Dataset.from_tensor_slices(images / 127.5 - 1.0).batch(4)
+    gan = run(get("progan"), config, tmp_path / "run", dataset=scenes, verbose=0)
+    assert gan.phase.resolution == 64
+    generator = keras.saving.load_model(tmp_path / "run" / "generator.keras")
+    assert generator.output_shape == (None, 64, 64, 3)
