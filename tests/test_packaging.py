@@ -21,13 +21,13 @@ def run(*command, cwd):
 def test_installed_wheel_evaluates_a_generator(tmp_path):
     # Built from a copy, so that the build leaves nothing in the checkout.
     source = tmp_path / "source"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".git", "build", "runs", "results", "*.egg-info", "__pycache__", ".*_cache"
-        ),
-    )
+    skipped = shutil.ignore_patterns("*.egg-info", "__pycache__", ".*_cache")
+
+    def ignore(folder, names):
+        top = {".git", "build", "runs", "results"} if folder == str(ROOT) else set()
+        return set(skipped(folder, names)) | (top & set(names))
+
+    shutil.copytree(ROOT, source, ignore=ignore)
     run(
         sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
         "--quiet", "-w", tmp_path / "dist", source, cwd=tmp_path,
