@@ -79,6 +79,18 @@ def apply_sgd(tape, loss, variables):
         variable.assign(variable - LEARNING_RATE * gradient)
 
 
+def penalty_by_hand(discriminator, real, fake, mix):
+    """WGAN-GP's (||grad D(x_hat)|| - 1)^2 per example, x_hat between the
+    real and the fake image by `mix`."""
+    mixed = real + tf.reshape(mix, (-1, 1, 1, 1)) * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = discriminator(mixed)
+    gradients = tape.gradient(scores, mixed)
+    slopes = tf.norm(tf.reshape(gradients, (len(mix), -1)), axis=1)
+    return tf.square(slopes - 1.0)
+
+
 def snapshot(variables):
     return [np.array(v.numpy()) for v in variables]
 
@@ -120,14 +132,7 @@ def test_gan_step_equals_the_update_by_hand(loss):
         d_loss = LOSSES_BY_HAND[loss][0](real_logits, fake_logits)
         if loss == "wgan_gp":
             alpha = tf.random.stateless_uniform((5,), seed=noise.next())
-            mixed = real + tf.reshape(alpha, (5, 1, 1, 1)) * (fake - real)
-            with tf.GradientTape() as inner:
-                inner.watch(mixed)
-                mixed_logits = discriminator(mixed)
-            slopes = tf.norm(
-                tf.reshape(inner.gradient(mixed_logits, mixed), (5, -1)), axis=1
-            )
-            penalty = tf.square(slopes - 1.0)
+            penalty = penalty_by_hand(discriminator, real, fake, alpha)
             d_loss += 10.0 * tf.reduce_mean(penalty)
     apply_sgd(tape, d_loss, d_vars)
     with tf.GradientTape() as tape:
@@ -173,17 +178,10 @@ def test_progressive_step_at_a_fading_level_equals_the_update_by_hand():
         fake = generator(z, training=True)
         real_scores = discriminator(level_real)[:, 0]
         fake_scores = discriminator(fake)[:, 0]
-        mixed = level_real + tf.reshape(mix, (6, 1, 1, 1)) * (fake - level_real)
-        with tf.GradientTape() as inner:
-            inner.watch(mixed)
-            mixed_scores = discriminator(mixed)
-        slopes = tf.norm(
-            tf.reshape(inner.gradient(mixed_scores, mixed), (6, -1)), axis=1
-        )
         d_loss = tf.reduce_mean(
             fake_scores
             - real_scores
-            + 10.0 * tf.square(slopes - 1.0)
+            + 10.0 * penalty_by_hand(discriminator, level_real, fake, mix)
             + 0.001 * tf.square(real_scores)
         )
     apply_sgd(tape, d_loss, discriminator.trainable_variables)
