@@ -126,17 +126,17 @@ def run(
             done, total, _ = recipe.progress(config, trainer)
             hook(trainer, Progress(step, counters["seconds"], done, total))
 
-    status, started = "finished", False
+    status, hook_called = "finished", False
     while (segment := recipe.segment(config, trainer)) is not None:
-        if not started:  # the hook sees the trainer before it trains
+        if not hook_called:  # the hook sees the trainer before it trains
             call_hook()
-            started = True
+            hook_called = True
         if segment.key != counters["segment"]:
             counters.update(segment=segment.key, segment_start=step)
         intervals = (config.sample_every, config.checkpoint_every, config.eval_every)
         chunk = min(segment.steps, next_event(step, *intervals) - step)
         stream = data.stream(segment, first_batch=step - counters["segment_start"])
-        started = time.perf_counter()
+        clock = time.perf_counter()
         trainer.fit(
             stream,
             steps_per_epoch=chunk,
@@ -145,7 +145,7 @@ def run(
             verbose=0,
             shuffle=False,
         )
-        counters["seconds"] += time.perf_counter() - started
+        counters["seconds"] += time.perf_counter() - clock
         step = counters["step"] = global_step(trainer)
         if step % config.sample_every == 0:
             grid = _save_samples(
