@@ -9,7 +9,7 @@ import typing
 from kgan.callbacks import global_step
 
 
-def option(default, help, minimum=None, above=None, parse=None, aliases=()):
+def option(default, help, minimum=None, above=None, below=None, parse=None, aliases=()):
     """A config field: its default, help text and bounds, for `validate` and
     for the command line that `kgan.cli` generates.
 
@@ -18,6 +18,7 @@ def option(default, help, minimum=None, above=None, parse=None, aliases=()):
         help: One line for `--help`.
         minimum: Smallest allowed value, if any.
         above: A bound the value must exceed, if any.
+        below: A bound the value must stay under, if any.
         parse: For the command line: a function from the option's text to
             the value, for types argparse cannot read (e.g. a dict).
         aliases: Further command-line flags of the field, e.g. `("--lr",)`.
@@ -26,6 +27,7 @@ def option(default, help, minimum=None, above=None, parse=None, aliases=()):
         "help": help,
         "minimum": minimum,
         "above": above,
+        "below": below,
         "parse": parse,
         "aliases": tuple(aliases),
     }
@@ -88,6 +90,12 @@ def validate(config):
         if above is not None and not value > above:
             raise ValueError(
                 f"`{field.name}` must be above {above}. "
+                f"Received: {field.name}={value!r}"
+            )
+        below = field.metadata.get("below")
+        if below is not None and not value < below:
+            raise ValueError(
+                f"`{field.name}` must be below {below}. "
                 f"Received: {field.name}={value!r}"
             )
     config.check()

@@ -45,6 +45,7 @@ class GANConfig(RunConfig):
         "decay of the moving average of the generator used for samples and "
         "generator.keras (none: no average)",
         above=0.0,
+        below=1.0,
     )
     eval_n: int = option(10000, "generated images per evaluation", minimum=2)
     strategy: Literal["mirrored"] | None = option(
@@ -52,12 +53,6 @@ class GANConfig(RunConfig):
         "tf.distribute strategy (mirrored: all local GPUs or logical devices, "
         "synchronized batch norm)",
     )
-
-    def check(self):
-        if self.ema is not None and not self.ema < 1.0:
-            raise ValueError(
-                f"`ema` must be in (0, 1) or None. Received: ema={self.ema}"
-            )
 
 
 @dataclasses.dataclass(frozen=True)

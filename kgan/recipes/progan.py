@@ -71,7 +71,10 @@ class ProgressiveConfig(RunConfig):
     gp_weight: float = option(10.0, "weight of the gradient penalty", minimum=0.0)
     drift: float = option(0.001, "weight of the drift penalty", minimum=0.0)
     ema: float | None = option(
-        0.999, "decay of the generator's moving average (none: no average)", above=0.0
+        0.999,
+        "decay of the generator's moving average (none: no average)",
+        above=0.0,
+        below=1.0,
     )
     eval_n: int = option(2000, "images per SWD and MS-SSIM evaluation", minimum=2)
     sample_every: int = option(200, "steps between sample grids", minimum=1)
@@ -84,10 +87,6 @@ class ProgressiveConfig(RunConfig):
             raise ValueError(
                 f"`batch_sizes` needs a batch size for every level {levels}. "
                 f"Received: batch_sizes={self.batch_sizes}"
-            )
-        if self.ema is not None and not self.ema < 1.0:
-            raise ValueError(
-                f"`ema` must be in (0, 1) or None. Received: ema={self.ema}"
             )
 
 

@@ -7,6 +7,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kgan.callbacks import LossHistory, StopOnNonFiniteLoss, global_step, rows_until
 from kgan.files import atomic_path
@@ -116,8 +117,6 @@ def run(
     ]
     writer = None
     if tensorboard:
-        import tensorflow as tf
-
         callbacks.append(keras.callbacks.TensorBoard(str(folder / "tensorboard")))
         writer = tf.summary.create_file_writer(str(folder / "tensorboard" / "samples"))
 
