@@ -157,7 +157,14 @@ def add_bench(subparsers):
         help="measure per-image latency of one or two generators side by side",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", required=True, help="a .tflite or .keras file")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="a .tflite or .keras file to time")
+    what.add_argument(
+        "--layers",
+        metavar="MODEL",
+        help="print where a .keras generator's parameters and MACs sit, "
+        "layer by layer (no timing)",
+    )
     parser.add_argument("--against", help="a second .tflite or .keras file")
     parser.add_argument(
         "--threads", type=int, default=1, help="LiteRT interpreter threads"
@@ -176,6 +183,16 @@ def _bench(args):
     from kgan.files import atomic_path
     from kgan.saving import load_generator
 
+    if args.layers:
+        from kgan.export.costs import cost_shares, format_cost_table
+
+        generator = load_generator(args.layers, formats=(".keras",))
+        print(format_cost_table(generator))
+        if args.out:
+            with atomic_path(args.out) as partial:
+                partial.write_text(json.dumps(cost_shares(generator), indent=2) + "\n")
+            print(f"wrote {args.out}")
+        return
     paths = [args.model] + ([args.against] if args.against else [])
     generators = {path: load_generator(path, args.threads) for path in paths}
     runners = {path: runner(generators[path]) for path in paths}

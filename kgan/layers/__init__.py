@@ -1,4 +1,5 @@
-"""Layers of kgan: activations, gates, DRAW attention and the PGGAN blocks."""
+"""Layers of kgan: activations, gates, padding, DRAW attention and the PGGAN
+blocks."""
 
 from kgan.layers.draw_attention import DrawRead, DrawWrite, draw_filterbank
 from kgan.layers.draw_recurrent import DrawCanvas, DrawReader
@@ -7,6 +8,7 @@ from kgan.layers.fade_in import FadeIn
 from kgan.layers.minibatch_stddev import MinibatchStdDev
 from kgan.layers.parametric_softsign import ParametricSoftsign
 from kgan.layers.pixel_normalization import PixelNormalization
+from kgan.layers.reflection_padding import ReflectionPadding2D
 from kgan.layers.scaling_gate import ScalingGate
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "MinibatchStdDev",
     "ParametricSoftsign",
     "PixelNormalization",
+    "ReflectionPadding2D",
     "ScalingGate",
     "draw_filterbank",
 ]

@@ -4,7 +4,11 @@ from kgan.models.draw import DRAWGAN, draw
 from kgan.models.gan import GAN
 from kgan.models.networks import dcgan, vanilla
 from kgan.models.pix2pix import Pix2Pix
-from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
+from kgan.models.pix2pix_networks import (
+    patch_discriminator,
+    resnet_generator,
+    unet_generator,
+)
 
 __all__ = [
     "DRAWGAN",
@@ -13,6 +17,7 @@ __all__ = [
     "dcgan",
     "draw",
     "patch_discriminator",
+    "resnet_generator",
     "unet_generator",
     "vanilla",
 ]

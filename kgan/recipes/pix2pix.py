@@ -2,6 +2,7 @@
 Compact GAN's task, scored on held-out scenes."""
 
 import dataclasses
+from typing import Literal
 
 import keras
 import numpy as np
@@ -12,7 +13,11 @@ from kgan.data.road_scenes import ROAD_CLASSES, colorize, one_hot, road_scenes
 from kgan.images import make_grid, to_uint8
 from kgan.metrics.seg_to_image import SegToImageEvaluator
 from kgan.models.pix2pix import Pix2Pix
-from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
+from kgan.models.pix2pix_networks import (
+    patch_discriminator,
+    resnet_generator,
+    unet_generator,
+)
 from kgan.recipes.base import Recipe, RunConfig, option
 from kgan.recipes.gan import scale_images
 from kgan.runs.data import Segment, StepData
@@ -31,12 +36,22 @@ class Pix2PixConfig(RunConfig):
     test_scenes: int = option(500, "held-out scenes scored at the end", minimum=1)
     steps: int = option(3000, "generator updates to train for", minimum=1)
     batch_size: int = option(16, "batch size", minimum=1)
+    generator: Literal["unet", "resnet"] = option(
+        "unet", "pix2pix's U-Net or Johnson et al.'s ResNet-block generator"
+    )
     filters: int = option(
-        64, "filters of the U-Net's first layer (they double per level)", minimum=1
+        64, "filters of the generator's first layer (they double per level)", minimum=1
     )
     max_filters: int = option(512, "cap on the U-Net's filters per layer", minimum=1)
+    blocks: int = option(9, "residual blocks of the ResNet generator", minimum=1)
+    norm: Literal["batch", "instance"] = option(
+        "batch", "normalization of the ResNet generator"
+    )
     dropout: float = option(
-        0.5, "dropout of the U-Net's inner decoder layers", minimum=0.0
+        0.5,
+        "dropout of the U-Net's inner decoder layers (the ResNet generator "
+        "has none, as in pix2pix)",
+        minimum=0.0,
     )
     l1_weight: float = option(100.0, "weight of the L1 loss", minimum=0.0)
     learning_rate: float = option(
@@ -56,6 +71,21 @@ class Pix2PixConfig(RunConfig):
             raise ValueError(
                 f"`dropout` must be below 1. Received: dropout={self.dropout}"
             )
+
+
+def pix2pix_generator(config):
+    """The generator a `Pix2PixConfig` names, freshly initialised."""
+    if config.generator == "resnet":
+        return resnet_generator(
+            config.resolution, filters=config.filters, blocks=config.blocks,
+            norm=config.norm,
+        )  # fmt: skip
+    return unet_generator(
+        config.resolution,
+        filters=config.filters,
+        max_filters=config.max_filters,
+        dropout=config.dropout,
+    )
 
 
 def scene_batch(labels, images):
@@ -98,15 +128,12 @@ class Pix2PixRecipe(Recipe):
         return StepData(arrays, config.seed, transform=scene_batch)
 
     def build(self, config, data):
-        generator = unet_generator(
-            config.resolution,
-            filters=config.filters,
-            max_filters=config.max_filters,
-            dropout=config.dropout,
-        )
         discriminator = patch_discriminator(config.resolution)
         trainer = Pix2Pix(
-            generator, discriminator, l1_weight=config.l1_weight, seed=config.seed
+            pix2pix_generator(config),
+            discriminator,
+            l1_weight=config.l1_weight,
+            seed=config.seed,
         )
 
         def adam():

@@ -189,3 +189,23 @@ def test_cli_int8_export_calibrates_on_label_maps(tmp_path, capsys):
         capsys.readouterr().err
     )
     assert not (tmp_path / "m.tflite").exists()
+
+
+def test_cli_bench_layers_prints_the_cost_table(tmp_path, capsys):
+    from kgan.models import resnet_generator
+
+    generator = resnet_generator(16, filters=4, blocks=2)
+    path = tmp_path / "generator.keras"
+    generator.save(path)
+    shares_path = tmp_path / "shares.json"
+    cli.main(["bench", "--layers", str(path), "--out", str(shares_path)])
+    text = capsys.readouterr().out
+    assert "block1_2_conv" in text and "by part" in text
+    shares = json.loads(shares_path.read_text())
+    assert set(shares) == {"stem", "down1", "down2", "block1", "block2", "up1",
+                           "up2", "output"}  # fmt: skip
+    total = sum(part["parameters"] for part in shares.values())
+    assert total == generator.count_params()
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--layers", str(tmp_path / "g.tflite")])
+    assert "Expected a .keras generator file" in capsys.readouterr().err
