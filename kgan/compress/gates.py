@@ -2,11 +2,21 @@
 
 import keras
 
-from kgan.compress.graph import check_functional, consumers, layer_inputs, producer
+from kgan.compress.graph import (
+    check_functional,
+    consumers,
+    layer_calls,
+    layer_inputs,
+    producer,
+    topological,
+)
 from kgan.layers.scaling_gate import ScalingGate
 
 CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
 GATE_SUFFIX = "_gate"
+# Layers that add their inputs channel by channel: channels they join are
+# one channel group, kept or removed together.
+CHANNEL_SUMS = (keras.layers.Add, keras.layers.Average, keras.layers.Subtract)
 
 
 def _output_convolutions(model):
@@ -24,14 +34,26 @@ def _output_convolutions(model):
     return found
 
 
+def _is_channel_norm(layer):
+    """BatchNorm, or a GroupNorm with one channel per group (instance norm):
+    a per-channel scale before them is cancelled, one after them folds into
+    their gamma and beta."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return True
+    return isinstance(layer, keras.layers.GroupNormalization) and layer.groups in (
+        -1,
+        int(layer_inputs(layer)[0].shape[-1]),
+    )
+
+
 def gate_anchors(model):
     """Where the gates of a model's hidden convolutions go.
 
     Returns `{anchor layer name: convolution name}`: the anchor is the
-    BatchNormalization that alone consumes a hidden convolution's output (a
-    gate before it would be cancelled), or else the convolution itself.
-    Convolutions that produce the model's outputs have no gate: their
-    filters are the output channels.
+    normalization (BatchNorm, instance norm) that alone consumes a hidden
+    convolution's output (a gate before it would be cancelled), or else the
+    convolution itself. Convolutions that produce the model's outputs have
+    no gate: their filters are the output channels.
     """
     check_functional(model)
     users = consumers(model)
@@ -41,13 +63,58 @@ def gate_anchors(model):
         if not isinstance(layer, CONVOLUTIONS) or layer.name in outputs:
             continue
         following = users[layer.name]
-        if len(following) == 1 and isinstance(
-            following[0], keras.layers.BatchNormalization
-        ):
+        if len(following) == 1 and _is_channel_norm(following[0]):
             anchors[following[0].name] = layer.name
         else:
             anchors[layer.name] = layer.name
     return anchors
+
+
+def channel_groups(model):
+    """The hidden convolutions grouped by the channels they share.
+
+    Convolutions whose outputs meet in an `Add` (a residual trunk: the
+    convolution that starts it and the last convolution of every block)
+    form one group: a channel of the sum can only go if it goes from all
+    of them. Every other hidden convolution is a group of its own. A group
+    whose sum also takes a tensor that no hidden convolution makes (a model
+    input, an output convolution) cannot be pruned and is left out.
+
+    Returns:
+        A list of groups, each a list of convolution names in the order
+        the model computes them.
+    """
+    convs = list(dict.fromkeys(gate_anchors(model).values()))
+    parent = {name: name for name in convs}
+
+    def root(name):
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    fixed = set()
+    origin = {}  # id(tensor) -> a hidden convolution whose channels it carries
+    for call in topological(model):
+        layer, sources = call.layer, [origin.get(id(t)) for t in call.inputs]
+        if isinstance(layer, CONVOLUTIONS + (keras.layers.Dense,)):
+            origin[id(call.output)] = layer.name if layer.name in parent else None
+        elif isinstance(layer, CHANNEL_SUMS):
+            known = [s for s in sources if s is not None]
+            for other in known[1:]:
+                parent[root(other)] = root(known[0])
+            if None in sources:
+                fixed.update(known)
+            elif known:
+                origin[id(call.output)] = known[0]
+        elif len(call.inputs) == 1 and call.inputs[0].shape[-1] == call.output.shape[-1]:
+            origin[id(call.output)] = sources[0]
+    excluded = {root(name) for name in fixed}
+    groups = {}
+    for name in convs:
+        if root(name) not in excluded:
+            groups.setdefault(root(name), []).append(name)
+    return list(groups.values())
 
 
 def copy_weights(source, target):
@@ -63,7 +130,9 @@ def add_gates(model, l1=0.0):
     """Returns a copy of `model` with a `ScalingGate` after every hidden conv.
 
     Each gate starts at 1, so the copy computes what `model` computes. A
-    gate is named after its convolution, `<conv name>_gate`.
+    channel group (see `channel_groups`) has one gate, called after each of
+    its convolutions, named after the first, `<conv name>_gate`; so every
+    channel of a residual trunk has one factor.
 
     Args:
         model: A functional generator; its layers are not changed.
@@ -71,12 +140,20 @@ def add_gates(model, l1=0.0):
     """
     if any(isinstance(layer, ScalingGate) for layer in model.layers):
         raise ValueError(f"The model already has gates. Received: model={model.name}")
-    anchors = gate_anchors(model)
+    gate_of = {}
+    for group in channel_groups(model):
+        gate = ScalingGate(l1, name=group[0] + GATE_SUFFIX)
+        gate_of.update(dict.fromkeys(group, gate))
+    anchors = {
+        anchor: gate_of[conv]
+        for anchor, conv in gate_anchors(model).items()
+        if conv in gate_of
+    }
 
     def call(layer, *args, **kwargs):
         output = layer(*args, **kwargs)
         if layer.name in anchors:
-            output = ScalingGate(l1, name=anchors[layer.name] + GATE_SUFFIX)(output)
+            output = anchors[layer.name](output)
         return output
 
     gated = keras.models.clone_model(model, call_function=call)
@@ -84,17 +161,31 @@ def add_gates(model, l1=0.0):
     return gated
 
 
+def _gated_layers(gate):
+    """The layers whose outputs a gate scales, one per call."""
+    return [producer(call.inputs[0]) for call in layer_calls(gate)]
+
+
+def _convolution_of(anchor):
+    if isinstance(anchor, CONVOLUTIONS):
+        return anchor
+    return producer(layer_inputs(anchor)[0])
+
+
+def gate_groups(model):
+    """`[(gate, [convolution names])]` of a gated model: each gate with the
+    convolutions whose filters it scales (several for a channel group)."""
+    return [
+        (layer, [_convolution_of(a).name for a in _gated_layers(layer)])
+        for layer in model.layers
+        if isinstance(layer, ScalingGate)
+    ]
+
+
 def gates(model):
-    """`{convolution name: its ScalingGate}` of a gated model."""
-    found = {}
-    for layer in model.layers:
-        if isinstance(layer, ScalingGate):
-            if not layer.name.endswith(GATE_SUFFIX):
-                raise ValueError(
-                    f"Gate names end in '{GATE_SUFFIX}'. Received: name={layer.name}"
-                )
-            found[layer.name[: -len(GATE_SUFFIX)]] = layer
-    return found
+    """`{convolution name: its ScalingGate}` of a gated model; the
+    convolutions of a channel group share theirs."""
+    return {conv: gate for gate, convs in gate_groups(model) for conv in convs}
 
 
 def filter_costs(model):
@@ -121,40 +212,50 @@ def filter_costs(model):
 
 
 def size_weights(model):
-    """Relative L1 weights of each gated layer by what its filters cost.
+    """Relative L1 weights of each gate by what one of its channels costs.
 
-    The average of a filter's parameters and MACs, each divided by its mean
-    over all gated filters: pruning then favours the filters that make the
-    network large or slow, not just the first ones to fade.
+    A channel costs the filters it removes from each convolution of its
+    group (see `filter_costs`); the weight is the average of its parameters
+    and MACs, each divided by its mean over all gated channels: pruning
+    then favours the channels that make the network large or slow, not just
+    the first ones to fade. Returns `{gate name: weight}`.
     """
     costs = filter_costs(model)
-    counts = {conv: gate.scale.shape[0] for conv, gate in gates(model).items()}
+    groups = gate_groups(model)
+    channel_costs = {
+        gate.name: [sum(costs[c][k] for c in convs) for k in (0, 1)]
+        for gate, convs in groups
+    }
+    counts = {gate.name: gate.scale.shape[0] for gate, _ in groups}
     total = sum(counts.values())
-    means = [sum(costs[c][k] * counts[c] for c in costs) / total for k in (0, 1)]
+    means = [
+        sum(channel_costs[g][k] * counts[g] for g in counts) / total for k in (0, 1)
+    ]
     return {
-        conv: 0.5 * (cost[0] / means[0] + cost[1] / means[1])
-        for conv, cost in costs.items()
+        name: 0.5 * (cost[0] / means[0] + cost[1] / means[1])
+        for name, cost in channel_costs.items()
     }
 
 
 def set_l1(model, l1):
     """Sets the L1 strength of every gate of `model`."""
-    for gate in gates(model).values():
+    for gate, _ in gate_groups(model):
         gate.l1 = l1
 
 
 def strip_gates(model):
     """Returns a gate-free copy of `model` computing the same function.
 
-    Each gate's factors are folded into the layer before it (BatchNorm gamma
-    and beta, or convolution kernel and bias); `model` is not changed.
+    Each gate's factors are folded into the layers before it (a
+    normalization's gamma and beta, or a convolution's kernel and bias);
+    `model` is not changed.
     """
     check_functional(model)
     folded = keras.models.clone_model(model)
     copy_weights(model, folded)
     for layer in folded.layers:
         if isinstance(layer, ScalingGate):
-            layer.fold_into(producer(layer_inputs(layer)[0]))
+            layer.fold_into(*_gated_layers(layer))
 
     def call(layer, *args, **kwargs):
         if isinstance(layer, ScalingGate):

@@ -3,13 +3,8 @@
 import keras
 import numpy as np
 
-from kgan.compress.gates import gates
-from kgan.compress.graph import (
-    check_functional,
-    layer_inputs,
-    layer_output,
-    topological,
-)
+from kgan.compress.gates import CHANNEL_SUMS, gate_groups
+from kgan.compress.graph import check_functional, topological
 
 # Layers whose kernel maps input channels to filters.
 _KERNEL_LAYERS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
@@ -33,11 +28,11 @@ def pruning_plan(model, threshold, min_filters=1):
             "`min_filters` must be a positive integer. "
             f"Received: min_filters={min_filters!r}"
         )
-    found = gates(model)
+    found = gate_groups(model)
     if not found:
         raise ValueError(f"The model has no gates. Received: model={model.name}")
     plan = {}
-    for conv, gate in found.items():
+    for gate, convs in found:
         keep = gate.mask(threshold)
         if keep.sum() < min(min_filters, keep.size):
             scale = np.abs(keras.ops.convert_to_numpy(gate.scale.value))
@@ -45,7 +40,8 @@ def pruning_plan(model, threshold, min_filters=1):
             keep[np.argsort(-scale, kind="stable")[: min(min_filters, keep.size)]] = (
                 True
             )
-        plan[conv] = np.flatnonzero(keep)
+        # A channel group keeps the same channels in each of its convolutions.
+        plan.update(dict.fromkeys(convs, np.flatnonzero(keep)))
     return plan
 
 
@@ -54,8 +50,10 @@ def rebuild(model, plan):
 
     Every convolution in `plan` gets the kept filters (slices of its kernel
     and bias); every layer after it gets the matching input channels: the
-    next convolutions' kernels, BatchNorm statistics, gates, and the
-    channels of concatenations (U-Net skips) shifted by their offset.
+    next convolutions' kernels, normalization statistics, gates, and the
+    channels of concatenations (U-Net skips) shifted by their offset. The
+    inputs of an `Add` must keep the same channels (a channel group, as
+    `pruning_plan` keeps them).
 
     Args:
         model: A functional model (gated or not); it is not changed.
@@ -88,6 +86,10 @@ def rebuild(model, plan):
         config = layer.get_config()
         if layer.name in plan:
             config["filters"] = len(plan[layer.name])
+        if isinstance(layer, keras.layers.GroupNormalization) and config[
+            "groups"
+        ] == _channels(layer.input):
+            config["groups"] = -1  # instance norm, at whatever width is kept
         return layer.__class__.from_config(config)
 
     smaller = keras.models.clone_model(model, clone_function=clone)
@@ -104,9 +106,8 @@ def _sliced_weights(model, plan):
     """Yields `(layer, weights)` for every layer with weights, sliced to the
     kept channels; tracks which old channels each tensor keeps."""
     kept = {id(t): np.arange(_channels(t)) for t in model.inputs}
-    for layer in topological(model):
-        inputs = layer_inputs(layer)
-        output = layer_output(layer)
+    sliced_layers = set()
+    for layer, inputs, output in topological(model):
         incoming = [kept[id(t)] for t in inputs]
         name = type(layer).__name__
         if isinstance(layer, keras.layers.Concatenate):
@@ -119,6 +120,15 @@ def _sliced_weights(model, plan):
             kept[id(output)] = np.concatenate(
                 [k + offset for k, offset in zip(incoming, offsets, strict=True)]
             )
+            continue
+        if isinstance(layer, CHANNEL_SUMS):
+            if any(not np.array_equal(k, incoming[0]) for k in incoming[1:]):
+                raise ValueError(
+                    f"The inputs of a {name} keep different channels; prune "
+                    "them as one channel group. "
+                    f"Received: layer={layer.name}, kept={[len(k) for k in incoming]}"
+                )
+            kept[id(output)] = incoming[0]
             continue
         if len(inputs) != 1:
             if any(
@@ -146,7 +156,9 @@ def _sliced_weights(model, plan):
             kept[id(output)] = np.arange(_channels(output))
         else:
             kept[id(output)] = source
-        if layer.weights:
+        if layer.weights and layer.name not in sliced_layers:
+            # A shared gate is sliced once; its calls keep the same channels.
+            sliced_layers.add(layer.name)
             yield layer, _slice_channel_weights(layer, source, _channels(inputs[0]))
 
 

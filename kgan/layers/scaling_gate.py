@@ -14,6 +14,10 @@ class ScalingGate(keras.layers.Layer):
     variable: assign `gate.l1 = value` between `fit` calls to switch the
     penalty on, raise it or turn it off, without recompiling.
 
+    One gate may be called on several tensors, as the convolutions of a
+    channel group (a residual trunk) share one set of factors; its penalty
+    then counts once, not once per call.
+
     Place the gate after the normalization that follows a convolution (a
     gate before BatchNormalization is cancelled by it); without a
     normalization layer, directly after the convolution.
@@ -68,7 +72,10 @@ class ScalingGate(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        self.add_loss(self.penalty())
+        # A gate shared by the convolutions of a channel group is called once
+        # per convolution; its factors are penalised once in all.
+        calls = max(1, len(self._inbound_nodes))
+        self.add_loss(self.penalty() / calls)
         return inputs * ops.cast(self.scale, inputs.dtype)
 
     def penalty(self):
@@ -88,50 +95,27 @@ class ScalingGate(keras.layers.Layer):
             )
         return np.abs(ops.convert_to_numpy(self.scale.value)) > threshold
 
-    def fold_into(self, layer):
-        """Folds the factors into the preceding layer and resets them to 1.
+    def fold_into(self, *layers):
+        """Folds the factors into the preceding layers and resets them to 1.
 
-        After folding, the gate is the identity and `layer` computes what
-        `layer` followed by the gate computed before, so the gate can be
-        dropped for export.
+        After folding, the gate is the identity and each layer computes
+        what it computed followed by the gate, so the gate can be dropped
+        for export. A gate shared by a channel group folds into the layer
+        before each of its calls.
 
         Args:
-            layer: The layer whose output feeds the gate: a
-                `BatchNormalization` with `scale=True` (gamma and beta are
-                multiplied by `s`), or a layer with a `kernel` whose last axis
-                is the filter axis, such as `Conv2D`, `Conv2DTranspose` or
-                `Dense` (kernel and bias are multiplied by `s`).
+            *layers: The layers whose outputs feed the gate: each a
+                `BatchNormalization` or `GroupNormalization` with
+                `scale=True` (gamma and beta are multiplied by `s`), or a
+                layer with a `kernel` whose last axis is the filter axis,
+                such as `Conv2D`, `Conv2DTranspose` or `Dense` (kernel and
+                bias are multiplied by `s`).
         """
+        if not layers:
+            raise ValueError("Pass at least one layer to fold into. Received: ()")
         factors = ops.convert_to_numpy(self.scale.value)
-        if isinstance(layer, keras.layers.BatchNormalization):
-            if not layer.scale:
-                raise ValueError(
-                    "A gate folds into BatchNormalization only when it has a "
-                    f"gamma (scale=True). Received: layer={layer.name}"
-                )
-            ndim = getattr(layer.input_spec, "ndim", None)
-            if layer.axis != -1 and (ndim is None or layer.axis != ndim - 1):
-                raise ValueError(
-                    "A gate folds into BatchNormalization only over the last "
-                    f"axis. Received: axis={layer.axis}"
-                )
-            targets = [layer.gamma] + ([layer.beta] if layer.center else [])
-            _scale_last_axis(targets, factors)
-        elif getattr(layer, "kernel", None) is not None:
-            if isinstance(layer, keras.layers.Conv2DTranspose):
-                # Transposed kernels are (h, w, out, in): scale the out axis.
-                _check_filters(layer.kernel.shape[-2], factors)
-                kernel = ops.convert_to_numpy(layer.kernel.value)
-                layer.kernel.assign(kernel * factors[:, None])
-            else:
-                _scale_last_axis([layer.kernel], factors)
-            if getattr(layer, "bias", None) is not None:
-                _scale_last_axis([layer.bias], factors)
-        else:
-            raise ValueError(
-                "A gate folds into a BatchNormalization or into a layer with a "
-                f"`kernel`. Received: layer={layer.__class__.__name__}"
-            )
+        for layer in layers:
+            _fold(layer, factors)
         self.scale.assign(np.ones_like(factors))
 
     def compute_output_shape(self, input_shape):
@@ -161,3 +145,37 @@ def _scale_last_axis(variables, factors):
     for variable in variables:
         _check_filters(variable.shape[-1], factors)
         variable.assign(ops.convert_to_numpy(variable.value) * factors)
+
+
+def _fold(layer, factors):
+    norms = (keras.layers.BatchNormalization, keras.layers.GroupNormalization)
+    if isinstance(layer, norms):
+        name = type(layer).__name__
+        if not layer.scale:
+            raise ValueError(
+                f"A gate folds into {name} only when it has a gamma "
+                f"(scale=True). Received: layer={layer.name}"
+            )
+        ndim = getattr(layer.input_spec, "ndim", None)
+        if layer.axis != -1 and (ndim is None or layer.axis != ndim - 1):
+            raise ValueError(
+                f"A gate folds into {name} only over the last axis. "
+                f"Received: axis={layer.axis}"
+            )
+        targets = [layer.gamma] + ([layer.beta] if layer.center else [])
+        _scale_last_axis(targets, factors)
+    elif getattr(layer, "kernel", None) is not None:
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            # Transposed kernels are (h, w, out, in): scale the out axis.
+            _check_filters(layer.kernel.shape[-2], factors)
+            kernel = ops.convert_to_numpy(layer.kernel.value)
+            layer.kernel.assign(kernel * factors[:, None])
+        else:
+            _scale_last_axis([layer.kernel], factors)
+        if getattr(layer, "bias", None) is not None:
+            _scale_last_axis([layer.bias], factors)
+    else:
+        raise ValueError(
+            "A gate folds into a BatchNormalization, a GroupNormalization or "
+            f"a layer with a `kernel`. Received: layer={layer.__class__.__name__}"
+        )

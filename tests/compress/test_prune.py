@@ -150,6 +150,6 @@ def test_filter_costs_add_up_to_the_layers_and_the_exported_macs(tmp_path):
     assert model_macs(to_litert(generator, tmp_path / "g.tflite")) == total_macs
     # Weights are relative: their filter-weighted mean is 1.
     weights = size_weights(gated)
-    filters = {conv: gated.get_layer(conv).filters for conv in weights}
+    filters = {name: gated.get_layer(name).scale.shape[0] for name in weights}
     mean = sum(weights[c] * filters[c] for c in weights) / sum(filters.values())
     assert np.isclose(mean, 1.0)
