@@ -107,7 +107,9 @@ def channel_groups(model):
                 fixed.update(known)
             elif known:
                 origin[id(call.output)] = known[0]
-        elif len(call.inputs) == 1 and call.inputs[0].shape[-1] == call.output.shape[-1]:
+        elif len(call.inputs) == 1 and (
+            call.inputs[0].shape[-1] == call.output.shape[-1]
+        ):
             origin[id(call.output)] = sources[0]
     excluded = {root(name) for name in fixed}
     groups = {}

@@ -54,9 +54,7 @@ def cost_shares(model, parts=None):
     """
     parts = parts or part_of
     rows = layer_costs(model)
-    totals = {
-        key: sum(row[key] for row in rows) or 1 for key in ("parameters", "macs")
-    }
+    totals = {key: sum(row[key] for row in rows) or 1 for key in ("parameters", "macs")}
     shares = {}
     for row in rows:
         part = shares.setdefault(parts(row["layer"]), {"parameters": 0, "macs": 0})
@@ -75,8 +73,7 @@ def format_cost_table(model):
     total_parameters = sum(r["parameters"] for r in rows) or 1
     total_macs = sum(r["macs"] for r in rows) or 1
     header = (
-        f"{'layer':<24} {'type':<20} {'parameters':>12} {'%':>6} "
-        f"{'MACs':>14} {'%':>6}"
+        f"{'layer':<24} {'type':<20} {'parameters':>12} {'%':>6} {'MACs':>14} {'%':>6}"
     )
     lines = [header, "-" * len(header)]
 

@@ -44,7 +44,9 @@ class ReflectionPadding2D(keras.layers.Layer):
                 "ReflectionPadding2D takes (batch, height, width, channels) "
                 f"inputs. Received: input_shape={input_shape}"
             )
-        for size, pad, axis in zip(input_shape[1:3], self.padding, ("height", "width")):
+        for size, pad, axis in zip(
+            input_shape[1:3], self.padding, ("height", "width"), strict=True
+        ):
             if size is not None and pad >= size:
                 raise ValueError(
                     f"A reflection pad must be smaller than the {axis}. "

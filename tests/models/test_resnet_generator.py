@@ -15,7 +15,7 @@ def test_shapes_widths_and_range():
         assert generator.get_layer(f"block{k}_2_conv").filters == 16
         assert isinstance(generator.get_layer(f"block{k}_add"), keras.layers.Add)
     assert generator.get_layer("up2_conv").output.shape[1:] == (16, 16, 4)
-    pads = [layer for layer in generator.layers if isinstance(layer, ReflectionPadding2D)]
+    pads = [x for x in generator.layers if isinstance(x, ReflectionPadding2D)]
     assert len(pads) == 2 + 2 * 3
     outputs = generator(np.random.default_rng(0).normal(size=(2, 16, 16, 5)))
     assert np.all(np.abs(outputs) <= 1.0)
