@@ -10,9 +10,12 @@ def add_compress(subparsers):
     parser = subparsers.add_parser(
         "compress",
         help="slim a pix2pix generator by gate pruning (Compact GAN)",
-        description="Rounds of gate sparsity training, pruning, rebuilding and "
+        description="Rounds of gate training under an L1 penalty (by default "
+        "with the whole GAN, as the paper's Eq. 2), pruning, rebuilding and "
         "retraining against the frozen discriminator until the parameter "
-        "target. Writes round_<k>.keras, rounds.json and comparison.png to --out.",
+        "target. Writes round_<k>.keras, rounds.json and comparison.png to "
+        "--out; run it again with the same settings to resume after the last "
+        "finished round.",
     )
     parser.add_argument("--model", required=True, help="a pix2pix run's pix2pix.keras")
     parser.add_argument("--out", required=True, help="folder for the rounds")
@@ -25,7 +28,7 @@ def _compress(args):
 
     fields = dataclasses.fields(SlimmingConfig)
     config = SlimmingConfig(**{f.name: getattr(args, f.name) for f in fields})
-    records = compress_pix2pix(args.model, args.out, config)
+    records = compress_pix2pix(args.model, args.out, config, verbose=1)
     print(f"{'round':>5} {'parameters':>12} {'ratio':>7} {'PSNR':>7} {'mIoU':>6}")
     for r in records:
         print(

@@ -1,15 +1,25 @@
 """The Compact GAN loop: gate, sparsify, prune, rebuild, retrain, repeat."""
 
 import dataclasses
+import json
 import pathlib
 from typing import Literal
 
 import keras
 import numpy as np
 
-from kgan.compress.gates import add_gates, gates, set_l1, size_weights, strip_gates
-from kgan.compress.prune import pruning_plan, rebuild
+from kgan.compress.gates import (
+    add_gates,
+    gate_groups,
+    set_l1,
+    size_weights,
+    strip_gates,
+)
+from kgan.compress.prune import rebuild
 from kgan.files import atomic_path
+from kgan.layers.scaling_gate import ScalingGate
+
+STATE_FILE = "slimming.json"
 
 
 def _setting(default, help):
@@ -24,62 +34,85 @@ class SlimmingConfig:
     Attributes:
         target_ratio: Stop once the generator has at most this share of its
             original parameters. Defaults to 0.1 (10x fewer).
-        prune_fraction: Share of the gated filters removed per round: the
-            global threshold is this quantile of all `|s|` (network
-            slimming's percentile rule), small so that one round never
-            removes too much.
+        gate_phase: How the gates learn which filters matter, each round.
+            `"joint"`: the whole GAN trains, all of G with `l1 * sum|s|`
+            added to its loss and D learning as usual: the paper's Eq. (2),
+            `min_G max_D V(D, G) + lambda * sum F(alpha)`. `"gates_only"`:
+            the gates alone train, the rest of G and all of D frozen
+            (kgan's first version; quicker, but D never sees the thinning
+            generator).
+        threshold: Channels whose `|s|` is at most this go; the paper's
+            small threshold, so that one round never removes many.
+        max_prune_fraction: At most this share of the gated channels goes
+            per round (the smallest `|s|` first), however many are below
+            the threshold; the last round is aimed at the target.
         min_filters: Filters every layer keeps at least.
         l1: Strength lambda of the L1 penalty on the gates.
-        targets: What the generator's L1 loss pulls towards while the
-            gates train and while it retrains. `"real"`: the ground-truth
-            images, as in the paper. `"teacher"`: the original generator's
-            outputs for the same label maps (knowledge distillation). A
-            label map fixes the layout but not the textures and colours, so
-            L1 to real images pulls towards their blurry average, which the
-            frozen discriminator stops resisting; the teacher's output is a
+        retrain_l1: Keep the penalty on, and the gates learning, while the
+            rebuilt generator retrains against the frozen D, so that the
+            factors keep falling across rounds.
+        targets: What pix2pix's L1 loss pulls towards. The paper's
+            objective has no pixel loss; the L1 term is pix2pix's, kept
+            because the generator was trained with it. `"real"`: the
+            ground-truth images, as in pix2pix. `"teacher"`: the original
+            generator's outputs for the same label maps (knowledge
+            distillation, kgan's addition): a label map fixes the layout but
+            not the textures and colours, so L1 to real images pulls
+            towards their blurry average; the teacher's output is a
             deterministic target the student can match.
         cost_weighting: `"uniform"`: every gate gets `l1`, as in the paper
-            and network slimming. `"size"`: each layer's gates get `l1`
-            times the relative cost of its filters (mean of parameters and
-            MACs, see `size_weights`), so that pruning lowers latency and
-            not only parameters.
-        sparsity_steps: Steps training the gates alone under the penalty,
-            the rest of the generator fixed, per round.
-        gate_learning_rate: Adam learning rate of those steps; high enough
-            that the gates of unneeded filters reach 0 within them.
+            and network slimming. `"size"`: each gate gets `l1` times the
+            relative cost of its channels (mean of parameters and MACs, see
+            `size_weights`), so that pruning lowers latency and not only
+            parameters.
+        sparsity_steps: Steps of the gate phase per round.
+        gate_learning_rate: Adam learning rate of the gate factors, in
+            every phase; high enough that the factors of unneeded channels
+            reach the threshold within a few rounds.
         retrain_steps: Steps retraining the rebuilt generator (all its
             weights) against the frozen discriminator, per round.
-        learning_rate: Adam learning rate (beta1 0.5) of the retraining.
+        learning_rate: Adam learning rate (beta1 0.5) of the generator's
+            other weights and of the discriminator.
         max_rounds: Give up after this many rounds.
     """
 
     target_ratio: float = _setting(0.1, "stop at this share of the original parameters")
-    prune_fraction: float = _setting(
-        0.3, "share of the gated filters removed per round"
+    gate_phase: Literal["joint", "gates_only"] = _setting(
+        "joint",
+        "train the whole GAN with the gate penalty, D learning (the paper's "
+        "Eq. 2), or the gates alone against a frozen D",
+    )
+    threshold: float = _setting(1e-2, "channels with |s| at most this go")
+    max_prune_fraction: float = _setting(
+        0.1, "share of the gated channels one round removes at most"
     )
     min_filters: int = _setting(4, "filters every layer keeps at least")
     l1: float = _setting(1e-2, "L1 strength lambda on the gates")
+    retrain_l1: bool = _setting(
+        True, "keep the penalty on while the generator retrains"
+    )
     targets: Literal["real", "teacher"] = _setting(
         "real",
-        "L1 towards the real images (the paper) or towards the original "
-        "generator's outputs (distillation)",
+        "pix2pix's L1 towards the real images, or towards the original "
+        "generator's outputs (distillation, kgan's); the paper has no L1",
     )
     cost_weighting: Literal["uniform", "size"] = _setting(
         "uniform",
-        "L1 alike on every gate (the paper), or weighted by what each layer's "
-        "filters cost in parameters and MACs",
+        "L1 alike on every gate (the paper), or weighted by what each gate's "
+        "channels cost in parameters and MACs",
     )
-    sparsity_steps: int = _setting(200, "steps training the gates alone per round")
-    gate_learning_rate: float = _setting(1e-2, "Adam learning rate of those steps")
+    sparsity_steps: int = _setting(200, "steps of the gate phase per round")
+    gate_learning_rate: float = _setting(1e-2, "Adam learning rate of the gates")
     retrain_steps: int = _setting(500, "steps retraining the generator per round")
-    learning_rate: float = _setting(2e-4, "Adam learning rate of the retraining")
-    max_rounds: int = _setting(20, "give up after this many rounds")
+    learning_rate: float = _setting(2e-4, "Adam learning rate of the rest")
+    max_rounds: int = _setting(40, "give up after this many rounds")
 
     def validate(self):
         """Raises `ValueError` naming the first bad setting."""
         checks = [
             ("target_ratio", 0.0 < self.target_ratio < 1.0, "in (0, 1)"),
-            ("prune_fraction", 0.0 < self.prune_fraction < 1.0, "in (0, 1)"),
+            ("max_prune_fraction", 0.0 < self.max_prune_fraction < 1.0, "in (0, 1)"),
+            ("threshold", self.threshold >= 0.0, "non-negative"),
             ("l1", self.l1 >= 0.0, "non-negative"),
             ("gate_learning_rate", self.gate_learning_rate > 0.0, "positive"),
             ("learning_rate", self.learning_rate > 0.0, "positive"),
@@ -94,16 +127,13 @@ class SlimmingConfig:
             checks.append(
                 (name, isinstance(value, int) and value >= 0, "a non-negative integer")
             )
-        checks.append(
-            (
-                "cost_weighting",
-                self.cost_weighting in ("uniform", "size"),
-                "'uniform' or 'size'",
-            )
-        )
-        checks.append(
-            ("targets", self.targets in ("real", "teacher"), "'real' or 'teacher'")
-        )
+        for name, choices in (
+            ("gate_phase", ("joint", "gates_only")),
+            ("cost_weighting", ("uniform", "size")),
+            ("targets", ("real", "teacher")),
+        ):
+            expected = " or ".join(repr(c) for c in choices)
+            checks.append((name, getattr(self, name) in choices, expected))
         for name, ok, expected in checks:
             if not ok:
                 value = getattr(self, name)
@@ -113,18 +143,41 @@ class SlimmingConfig:
         return self
 
 
-def global_threshold(model, fraction):
-    """The gate magnitude at or below which `fraction` of all gated filters lie."""
-    magnitudes = np.sort(
-        np.concatenate(
-            [
-                np.abs(keras.ops.convert_to_numpy(g.scale.value))
-                for g in gates(model).values()
-            ]
-        )
+def round_plan(model, threshold, max_fraction, min_filters=1):
+    """Which channels of a gated generator one round keeps.
+
+    The channels whose `|s|` is at most `threshold` go, the smallest first,
+    but no more than `max_fraction` of all gated channels (a channel group
+    counts once; one at least), and every gate keeps its `min_filters`
+    largest.
+
+    Returns:
+        `(plan, removed)`: `{convolution name: kept indices}` for
+        `rebuild`, and how many channels go.
+    """
+    groups = gate_groups(model)
+    if not groups:
+        raise ValueError(f"The model has no gates. Received: model={model.name}")
+    scales = [np.abs(keras.ops.convert_to_numpy(g.scale.value)) for g, _ in groups]
+    keep = [np.ones(s.size, bool) for s in scales]
+    for k, s in enumerate(scales):  # the protected channels of each gate
+        protected = np.argsort(-s, kind="stable")[: min(min_filters, s.size)]
+        keep[k][:] = False
+        keep[k][protected] = True
+    candidates = sorted(
+        (s[c], k, c)
+        for k, s in enumerate(scales)
+        for c in range(s.size)
+        if s[c] <= threshold and not keep[k][c]
     )
-    count = max(1, int(fraction * magnitudes.size))
-    return float(magnitudes[count - 1])
+    total = sum(s.size for s in scales)
+    removed = candidates[: max(1, int(max_fraction * total))]
+    gone = {(k, c) for _, k, c in removed}
+    plan = {}
+    for k, (_, convs) in enumerate(groups):
+        kept = [c for c in range(scales[k].size) if (k, c) not in gone]
+        plan.update(dict.fromkeys(convs, np.asarray(kept)))
+    return plan, len(removed)
 
 
 def teacher_targets(data, teacher):
@@ -146,47 +199,82 @@ def check_trainer(train_generator):
         )
 
 
-def slimming_round(generator, train_generator, data, config, fraction, verbose=0):
-    """One round: returns the rebuilt, retrained, gate-free generator.
+def _adam(learning_rate):
+    return keras.optimizers.Adam(learning_rate, beta_1=0.5)
 
-    The gates of a fresh gated copy of `generator` train alone under the
-    L1 penalty; the filters at or below the global threshold go (at least
-    `min_filters` kept per layer); the network is rebuilt smaller, its
-    gates folded into the layers before them, and it retrains. Both
-    trainings call `train_generator(generator, data, steps, optimizer,
-    verbose=...)`, e.g. `frozen_discriminator_trainer(discriminator)`.
-    `generator` is not changed.
-    """
-    gated = add_gates(generator, l1=config.l1)
+
+def _weigh_gates(gated, config):
+    set_l1(gated, config.l1)
     if config.cost_weighting == "size":
-        found = gates(gated)
-        for conv, weight in size_weights(gated).items():
-            found[conv].l1 = config.l1 * weight
-    gate_names = {gate.name for gate in gates(gated).values()}
+        weights = size_weights(gated)
+        for gate, _ in gate_groups(gated):
+            gate.l1 = config.l1 * weights[gate.name]
+
+
+def _gate_phase(gated, train_generator, data, config, verbose):
+    """Trains the gates under the penalty, as `config.gate_phase` says."""
+    gate_optimizer = _adam(config.gate_learning_rate)
+    if config.gate_phase == "joint":
+        return train_generator.train_jointly(
+            gated,
+            data,
+            config.sparsity_steps,
+            _adam(config.learning_rate),
+            _adam(config.learning_rate),
+            gate_optimizer=gate_optimizer,
+            verbose=verbose,
+        )
     for layer in gated.layers:  # only the gates learn which filters matter
-        layer.trainable = layer.name in gate_names
-    sparsity = train_generator(
-        gated,
-        data,
-        config.sparsity_steps,
-        keras.optimizers.Adam(config.gate_learning_rate, beta_1=0.5),
-        verbose=verbose,
+        layer.trainable = isinstance(layer, ScalingGate)
+    try:
+        return train_generator(
+            gated, data, config.sparsity_steps, gate_optimizer, verbose=verbose
+        )
+    finally:
+        for layer in gated.layers:
+            layer.trainable = True
+
+
+def slimming_round(gated, train_generator, data, config, max_fraction, verbose=0):
+    """One round on a gated generator: returns the rebuilt, retrained gated
+    generator and the round's log.
+
+    The gate phase (`config.gate_phase`) trains under the L1 penalty; the
+    channels at or below `config.threshold` go (at most `max_fraction` of
+    them, at least `min_filters` kept per gate); the network is rebuilt
+    smaller with its gates, and it retrains against the frozen
+    discriminator, the penalty on if `config.retrain_l1`. The gates carry
+    over to the next round; `strip_gates` folds them away for export.
+    `gated` is not changed by the rebuild (the gate phase trains it).
+    """
+    _weigh_gates(gated, config)
+    sparsity = _gate_phase(gated, train_generator, data, config, verbose)
+    plan, removed = round_plan(
+        gated, config.threshold, max_fraction, config.min_filters
     )
-    for layer in gated.layers:
-        layer.trainable = True
-    threshold = global_threshold(gated, fraction)
-    plan = pruning_plan(gated, threshold, config.min_filters)
-    set_l1(gated, 0.0)
-    smaller = strip_gates(rebuild(gated, plan))
+    smaller = rebuild(gated, plan)
+    _weigh_gates(smaller, config)
+    if not config.retrain_l1:
+        set_l1(smaller, 0.0)
     retrain = train_generator(
         smaller,
         data,
         config.retrain_steps,
-        keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+        _adam(config.learning_rate),
         verbose=verbose,
+        gate_optimizer=_adam(config.gate_learning_rate) if config.retrain_l1 else None,
+    )
+    scales = np.concatenate(
+        [
+            np.abs(keras.ops.convert_to_numpy(g.scale.value))
+            for g, _ in gate_groups(smaller)
+        ]
     )
     log = {
-        "threshold": threshold,
+        "removed_channels": removed,
+        "channels": int(scales.size),
+        "channels_at_or_below_threshold": int((scales <= config.threshold).sum()),
+        "median_gate": float(np.median(scales)),
         "filters": {conv: len(kept) for conv, kept in plan.items()},
         "sparsity": sparsity,
         "retrain": retrain,
@@ -194,61 +282,150 @@ def slimming_round(generator, train_generator, data, config, fraction, verbose=0
     return smaller, log
 
 
-def slim(generator, train_generator, data, config=None, out_dir=None, on_round=None):
+def _aimed_fraction(config, ratio):
+    # Parameters fall about as the square of the kept share of channels:
+    # aim the last round at the target rather than far below it.
+    needed = 1.0 - (config.target_ratio / ratio) ** 0.5 + 0.01
+    return max(1e-6, min(config.max_prune_fraction, needed))
+
+
+class _Progress:
+    """The rounds finished so far in `out_dir`, and what resuming needs."""
+
+    def __init__(self, out_dir):
+        self.folder = None if out_dir is None else pathlib.Path(out_dir)
+
+    def path(self, name):
+        return self.folder / name
+
+    def load(self, config):
+        if self.folder is None or not self.path(STATE_FILE).is_file():
+            return []
+        state = json.loads(self.path(STATE_FILE).read_text())
+        if state["config"] != dataclasses.asdict(config):
+            raise ValueError(
+                "The folder holds a slimming with other settings; resume it with "
+                f"those or choose another folder. Received: folder={self.folder}"
+            )
+        return state["records"]
+
+    def save(self, config, records, gated, discriminator):
+        index = records[-1]["round"]
+        with atomic_path(self.path(f"round_{index}_gated.keras")) as partial:
+            gated.save(partial)
+        if discriminator is not None:
+            with atomic_path(self.path("discriminator.keras")) as partial:
+                discriminator.save(partial)
+        state = {"config": dataclasses.asdict(config), "records": records}
+        with atomic_path(self.path(STATE_FILE)) as partial:
+            partial.write_text(json.dumps(state, indent=2, default=float) + "\n")
+
+
+def slim(
+    generator,
+    train_generator,
+    data,
+    config=None,
+    out_dir=None,
+    on_round=None,
+    verbose=0,
+):
     """Slims `generator` round by round until the parameter target.
 
     Args:
         generator: The trained functional generator (not changed).
-        train_generator: The retraining, a callable `(generator, data,
-            steps, optimizer, callbacks=(), verbose=0) -> last losses`;
-            the paper's is `frozen_discriminator_trainer(discriminator)`
-            of `kgan.models.pix2pix`.
+        train_generator: The trainings, e.g.
+            `kgan.models.pix2pix.frozen_discriminator_trainer(discriminator)`:
+            a callable `(generator, data, steps, optimizer, callbacks=(),
+            verbose=0, gate_optimizer=None) -> last losses` that retrains
+            against the frozen discriminator, with a `train_jointly` method
+            for `gate_phase="joint"` and a `discriminator` attribute, saved
+            after every round so that a slimming can be resumed.
         data: A repeating `tf.data.Dataset` of `(conditions, images)`.
         config: A `SlimmingConfig`; defaults to its defaults.
-        out_dir: If given, each round's generator is saved there as
-            `round_<k>.keras` (gate-free, ready to export).
+        out_dir: If given, each round's gate-free generator is saved there
+            as `round_<k>.keras`, and with it what resuming needs (the gated
+            generator, the discriminator, `slimming.json` with the records).
+            A folder holding finished rounds of the same settings is
+            resumed after its last round; its batches start again from the
+            beginning of `data`.
         on_round: Optional `fn(round, generator) -> dict` whose result is
             added to the round's record, e.g. quality metrics.
+        verbose: Progress bars of the trainings (0: none).
 
     Returns:
         A list of records, one per round: `round`, `parameters`, `ratio`
-        (to the original), `threshold`, kept `filters` per layer, the last
-        losses, `path` and what `on_round` returned. The generators are
-        `records[k]["generator"]`.
+        (to the original), channels removed, kept `filters` per layer, the
+        last losses, `path` and what `on_round` returned. The generators are
+        `records[k]["generator"]` (gate-free).
     """
     check_trainer(train_generator)
     config = (config or SlimmingConfig()).validate()
+    if config.gate_phase == "joint" and not hasattr(train_generator, "train_jointly"):
+        raise TypeError(
+            "gate_phase='joint' trains the discriminator too: pass a trainer "
+            "with `train_jointly`, such as `frozen_discriminator_trainer`. "
+            f"Received: train_generator={type(train_generator).__name__}"
+        )
     original = generator.count_params()
     if config.targets == "teacher":
         data = teacher_targets(data, generator)
-    records, current = [], generator
-    ratio = 1.0
-    for round_index in range(1, config.max_rounds + 1):
-        # Parameters fall about as the square of the kept share of filters:
-        # aim the last round at the target rather than far below it.
-        needed = 1.0 - (config.target_ratio / ratio) ** 0.5 + 0.02
-        fraction = min(config.prune_fraction, needed)
-        current, log = slimming_round(current, train_generator, data, config, fraction)
+    progress = _Progress(out_dir)
+    discriminator = getattr(train_generator, "discriminator", None)
+    records = progress.load(config)
+    if records:
+        last = records[-1]["round"]
+        gated = keras.saving.load_model(
+            progress.path(f"round_{last}_gated.keras"), compile=False
+        )
+        if discriminator is not None:
+            saved = keras.saving.load_model(
+                progress.path("discriminator.keras"), compile=False
+            )
+            discriminator.set_weights(saved.get_weights())
+        for record in records:
+            record["generator"] = keras.saving.load_model(record["path"], compile=False)
+        print(f"resuming after round {last}", flush=True)
+    else:
+        gated = add_gates(generator)
+    for round_index in range(len(records) + 1, config.max_rounds + 1):
+        ratio = records[-1]["ratio"] if records else 1.0
+        if ratio <= config.target_ratio:
+            break
+        fraction = _aimed_fraction(config, ratio)
+        gated, log = slimming_round(
+            gated, train_generator, data, config, fraction, verbose
+        )
+        current = strip_gates(gated)
         record = {"round": round_index, "parameters": current.count_params()}
-        ratio = record["parameters"] / original
-        record.update(ratio=ratio, fraction=fraction, **log)
+        record.update(ratio=record["parameters"] / original, fraction=fraction, **log)
         if out_dir is not None:
-            path = pathlib.Path(out_dir) / f"round_{round_index}.keras"
+            path = progress.path(f"round_{round_index}.keras")
             with atomic_path(path) as partial:
                 current.save(partial)
             record["path"] = str(path)
         if on_round is not None:
             record.update(on_round(round_index, current))
-        record["generator"] = current
         records.append(record)
+        if out_dir is not None:
+            progress.save(
+                config,
+                [{k: v for k, v in r.items() if k != "generator"} for r in records],
+                gated,
+                discriminator,
+            )
+        record["generator"] = current
         print(
-            f"round {round_index}: {record['parameters']:,} parameters "
-            f"({record['ratio']:.3f} of {original:,})",
+            f"round {round_index}: removed {log['removed_channels']} of "
+            f"{log['channels'] + log['removed_channels']} channels, "
+            f"{record['parameters']:,} parameters ({record['ratio']:.3f} of "
+            f"{original:,})",
             flush=True,
         )
-        if ratio <= config.target_ratio:
-            return records
+    if records and records[-1]["ratio"] <= config.target_ratio:
+        return records
     raise RuntimeError(
         f"The generator did not reach {config.target_ratio} of its parameters in "
-        f"{config.max_rounds} rounds. Received: ratio={records[-1]['ratio']:.3f}"
+        f"{config.max_rounds} rounds. Received: ratio="
+        f"{records[-1]['ratio'] if records else 1.0:.3f}"
     )

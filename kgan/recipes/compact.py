@@ -43,7 +43,9 @@ def load_pix2pix_run(model_path, data_config=None):
     return trainer, data_config
 
 
-def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=None):
+def compress_pix2pix(
+    model_path, out, config=None, data_config=None, segmenter=None, verbose=0
+):
     """Slims the generator of a saved `Pix2Pix` run to the parameter target.
 
     Args:
@@ -53,6 +55,11 @@ def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=N
         config: A `SlimmingConfig`.
         data_config: The `Pix2PixConfig` of the run (scenes, resolution,
             batch size, seed); read from the run's `config.json` by default.
+        segmenter: The mIoU's `Segmenter`; the shipped one by default.
+        verbose: Progress bars of the trainings (0: none).
+
+    A folder holding finished rounds of the same settings is resumed after
+    its last round (see `slim`).
 
     Returns:
         The list of round records (see `slim`), round 0 being the input.
@@ -64,11 +71,12 @@ def compress_pix2pix(model_path, out, config=None, data_config=None, segmenter=N
     first.update(evaluator(trainer.generator))
     records = [first] + slim(
         trainer.generator,
-        frozen_discriminator_trainer(trainer.discriminator),
+        frozen_discriminator_trainer(trainer.discriminator, trainer.l1_weight),
         training_batches(data_config),
         config or SlimmingConfig(),
         out,
         on_round=lambda _, generator: evaluator(generator),
+        verbose=verbose,
     )
     tiles = comparison_tiles(
         evaluator.labels[:SAMPLE_SCENES],

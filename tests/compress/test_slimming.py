@@ -1,19 +1,28 @@
+import dataclasses
+import json
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan.compress import add_gates, gates
+from kgan.compress import add_gates
+from kgan.compress.gates import gate_groups
 from kgan.compress.slimming import (
     SlimmingConfig,
-    global_threshold,
+    _gate_phase,
+    round_plan,
     slim,
     teacher_targets,
 )
 from kgan.data.road_scenes import one_hot, road_scenes
 from kgan.layers.scaling_gate import ScalingGate
 from kgan.models.pix2pix import frozen_discriminator_trainer
-from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
+from kgan.models.pix2pix_networks import (
+    patch_discriminator,
+    resnet_generator,
+    unet_generator,
+)
 
 SIZE = 16
 
@@ -32,7 +41,8 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
     before = [w.numpy().copy() for w in discriminator.weights]
     config = SlimmingConfig(
         target_ratio=0.3,
-        prune_fraction=0.4,
+        max_prune_fraction=0.4,
+        threshold=1e9,  # whatever the factors: the cap decides
         sparsity_steps=3,
         retrain_steps=3,
         targets=targets,
@@ -63,6 +73,82 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
     assert np.isclose(generator.count_params(), original)
 
 
+def _resnet_setup():
+    keras.utils.set_random_seed(0)
+    generator = resnet_generator(SIZE, filters=4, blocks=2)
+    discriminator = patch_discriminator(SIZE, filters=4, downsamplings=2)
+    return generator, frozen_discriminator_trainer(discriminator)
+
+
+RESNET_CONFIG = SlimmingConfig(
+    target_ratio=0.5,
+    max_prune_fraction=0.15,
+    threshold=1e9,
+    min_filters=2,
+    sparsity_steps=2,
+    retrain_steps=2,
+)
+
+
+def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
+    generator, train = _resnet_setup()
+
+    def stop_in_round_2(index, smaller):
+        if index == 2:
+            raise KeyboardInterrupt  # a stop before round 2 is recorded
+        return {}
+
+    with pytest.raises(KeyboardInterrupt):
+        slim(generator, train, _data(), RESNET_CONFIG, tmp_path, stop_in_round_2)
+    first = json.loads((tmp_path / "slimming.json").read_text())["records"]
+    assert [r["round"] for r in first] == [1]
+    records = slim(generator, train, _data(), RESNET_CONFIG, tmp_path)
+    assert "resuming after round 1" in capsys.readouterr().out
+    assert records[0]["parameters"] == first[0]["parameters"]
+    assert [r["round"] for r in records] == list(range(1, len(records) + 1))
+    assert len(records) >= 3 and records[-1]["ratio"] <= 0.5
+    # The trunk stays one group: every convolution of it keeps as many filters.
+    trunk = [
+        records[-1]["filters"][c]
+        for c in ("down2_conv", "block1_2_conv", "block2_2_conv")
+    ]
+    assert len(set(trunk)) == 1
+    saved = json.loads((tmp_path / "slimming.json").read_text())["records"]
+    assert len(saved) == len(records)
+    with pytest.raises(ValueError, match="other settings"):
+        other = dataclasses.replace(RESNET_CONFIG, l1=0.5)
+        slim(generator, train, _data(), other, tmp_path)
+
+
+@pytest.mark.parametrize("phase", ["joint", "gates_only"])
+def test_gate_phase_trains_what_it_says(phase):
+    generator, train = _resnet_setup()
+    gated = add_gates(generator)
+    discriminator_before = [w.numpy().copy() for w in train.discriminator.weights]
+    conv_before = gated.get_layer("block1_1_conv").kernel.numpy().copy()
+    config = dataclasses.replace(RESNET_CONFIG, gate_phase=phase, l1=1.0)
+    _gate_phase(gated, train, _data(), config, verbose=0)
+    discriminator_changed = any(
+        not np.array_equal(old, new.numpy())
+        for old, new in zip(
+            discriminator_before, train.discriminator.weights, strict=True
+        )
+    )
+    conv_changed = not np.array_equal(
+        conv_before, gated.get_layer("block1_1_conv").kernel.numpy()
+    )
+    assert discriminator_changed == conv_changed == (phase == "joint")
+    # The gates learn in both, pulled down by the penalty.
+    scales = np.concatenate([g.scale.numpy() for g, _ in gate_groups(gated)])
+    assert scales.mean() < 1.0
+
+
+def test_joint_phase_needs_a_trainer_that_trains_both():
+    generator, train = _resnet_setup()
+    with pytest.raises(TypeError, match="train_jointly"):
+        slim(generator, lambda *a, **k: {}, _data(), RESNET_CONFIG)
+
+
 def test_teacher_targets_are_the_teachers_inference_outputs():
     teacher = unet_generator(SIZE, filters=4, max_filters=8, dropout=0.5)
     conditions, _ = next(iter(_data()))
@@ -72,24 +158,41 @@ def test_teacher_targets_are_the_teachers_inference_outputs():
     np.testing.assert_allclose(targets, expected, atol=1e-6)
 
 
-def test_global_threshold_is_a_quantile_of_all_gates():
+def test_round_plan_takes_the_smallest_gates_below_the_threshold_up_to_the_cap():
     gated = add_gates(unet_generator(SIZE, filters=4, max_filters=8))
-    values = []
-    for k, gate in enumerate(gates(gated).values()):
-        scale = np.linspace(0.1, 1.0, gate.scale.shape[0]) * (k + 1)
+    groups = gate_groups(gated)
+    total = sum(g.scale.shape[0] for g, _ in groups)
+    rng = np.random.default_rng(0)
+    values = {}
+    for gate, _ in groups:
+        scale = rng.uniform(0.0, 0.1, gate.scale.shape[0])
         gate.scale.assign(-scale)  # the sign does not matter
-        values.append(scale)
-    values = np.sort(np.concatenate(values))
-    threshold = global_threshold(gated, 0.25)
-    assert np.isclose(threshold, values[int(0.25 * values.size) - 1])
-    assert (values <= threshold).sum() == int(0.25 * values.size)
+        values[gate.name] = scale
+    # Only the threshold binds: every channel at or below it goes, but for
+    # the min_filters largest of each gate.
+    plan, removed = round_plan(gated, 0.05, max_fraction=0.99, min_filters=1)
+    for gate, convs in groups:
+        scale = values[gate.name]
+        expected = np.flatnonzero(scale > 0.05)
+        if expected.size == 0:
+            expected = np.array([np.argmax(scale)])
+        np.testing.assert_array_equal(plan[convs[0]], expected)
+    assert removed == total - sum(len(plan[c[0]]) for _, c in groups)
+    # The cap binds: a quarter of the channels go, the smallest ones.
+    plan, removed = round_plan(gated, 1.0, max_fraction=0.25, min_filters=1)
+    assert removed == int(0.25 * total)
+    gone = np.concatenate([np.delete(values[g.name], plan[c[0]]) for g, c in groups])
+    kept = np.concatenate([values[g.name][plan[c[0]]] for g, c in groups])
+    assert gone.max() <= kept.min()
 
 
 @pytest.mark.parametrize(
     "settings, message",
     [
         ({"target_ratio": 1.0}, "target_ratio=1.0"),
-        ({"prune_fraction": 0.0}, "prune_fraction=0.0"),
+        ({"max_prune_fraction": 0.0}, "max_prune_fraction=0.0"),
+        ({"threshold": -1.0}, "threshold=-1.0"),
+        ({"gate_phase": "both"}, "gate_phase='both'"),
         ({"min_filters": 0}, "min_filters=0"),
         ({"retrain_steps": -1}, "retrain_steps=-1"),
         ({"l1": -1.0}, "l1=-1.0"),

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from kgan.compress import add_gates, set_l1
 from kgan.data.road_scenes import one_hot, road_scenes
-from kgan.models.pix2pix import Pix2Pix
+from kgan.models.pix2pix import Pix2Pix, frozen_discriminator_trainer
 from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
 
 SIZE = 16
@@ -112,6 +112,49 @@ def test_gate_penalty_enters_the_generator_loss():
     np.testing.assert_allclose(
         results[1.0]["g_loss"] - results[0.0]["g_loss"], filters, rtol=1e-4
     )
+
+
+def test_gate_optimizer_updates_the_gates_alone():
+    trainer = _trainer(dropout=0.0)
+    gated = add_gates(trainer.generator, l1=1.0)
+    trainer = Pix2Pix(gated, trainer.discriminator)
+    trainer.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+    trainer.use_gate_optimizer(keras.optimizers.SGD(0.5))
+    gate_scales = [w for w in gated.weights if w.path.endswith("_gate/scale")]
+    others = [w for w in gated.trainable_weights if not w.path.endswith("_gate/scale")]
+    before = [w.numpy().copy() for w in gate_scales + others]
+    conditions, images = _pairs(4)
+    trainer.train_on_batch(conditions, images)
+    after = [w.numpy() for w in gate_scales + others]
+    n = len(gate_scales)
+    for old, new in zip(before[:n], after[:n], strict=True):
+        assert not np.allclose(old, new)
+    for old, new in zip(
+        before[len(gate_scales) :], after[len(gate_scales) :], strict=True
+    ):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_generator_trainer_works_on_a_copy_of_the_discriminator():
+    trainer = _trainer(dropout=0.0)
+    discriminator = trainer.discriminator
+    before = [w.numpy().copy() for w in discriminator.weights]
+    training = frozen_discriminator_trainer(discriminator)
+    frozen = [w.numpy().copy() for w in training.discriminator.weights]
+    training(trainer.generator, _dataset().repeat(), 2, keras.optimizers.Adam())
+    for old, new in zip(frozen, training.discriminator.weights, strict=True):
+        np.testing.assert_array_equal(old, new.numpy())
+    training.train_jointly(
+        trainer.generator, _dataset().repeat(), 2, keras.optimizers.Adam(),
+        keras.optimizers.Adam(),
+    )  # fmt: skip
+    changed = [
+        not np.array_equal(old, new.numpy())
+        for old, new in zip(frozen, training.discriminator.weights, strict=True)
+    ]
+    assert any(changed)
+    for old, new in zip(before, discriminator.weights, strict=True):
+        np.testing.assert_array_equal(old, new.numpy())
 
 
 def test_save_and_load_round_trip(tmp_path):

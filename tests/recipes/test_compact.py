@@ -42,9 +42,11 @@ def test_train_pix2pix_writes_the_run_folder(run):
 
 def test_compress_slims_the_run(run, tmp_path):
     out = tmp_path / "compact"
+    # A threshold above every factor: the per-round cap decides.
     config = SlimmingConfig(
-        target_ratio=0.5, prune_fraction=0.3, sparsity_steps=2, retrain_steps=2
-    )
+        target_ratio=0.5, max_prune_fraction=0.3, threshold=1e9, sparsity_steps=2,
+        retrain_steps=2,
+    )  # fmt: skip
     records = compress_pix2pix(run / "pix2pix.keras", out, config)
     assert records[0]["round"] == 0 and records[0]["ratio"] == 1.0
     assert records[-1]["ratio"] <= 0.5
@@ -60,10 +62,27 @@ def test_compress_command(run, tmp_path, capsys):
     out = tmp_path / "cli"
     args = ["compress", "--model", str(run / "pix2pix.keras"), "--out", str(out)]
     args += ["--target-ratio", "0.6", "--sparsity-steps", "1", "--retrain-steps", "1"]
-    args += ["--cost-weighting", "size"]
+    args += ["--cost-weighting", "size", "--threshold", "1e9"]
     assert main(args) == 0
     assert "mIoU" in capsys.readouterr().out
     assert (out / "rounds.json").is_file()
+
+
+def test_compress_command_on_a_resnet_run(tmp_path, capsys):
+    run = tmp_path / "resnet"
+    cap = TINY.index("--max-filters")
+    tiny = TINY[:cap] + TINY[cap + 2 :]
+    args = ["train", "pix2pix", *tiny, "--generator", "resnet", "--blocks", "2"]
+    assert main([*args, "--out", str(run)]) == 0
+    out = tmp_path / "compact"
+    args = ["compress", "--model", str(run / "pix2pix.keras"), "--out", str(out)]
+    args += ["--target-ratio", "0.7", "--sparsity-steps", "1", "--retrain-steps", "1"]
+    args += ["--threshold", "1e9", "--max-prune-fraction", "0.2", "--min-filters", "2"]
+    assert main(args) == 0
+    table = json.loads((out / "rounds.json").read_text())
+    assert table[-1]["ratio"] <= 0.7
+    trunk = {table[-1]["filters"][c] for c in ("down2_conv", "block2_2_conv")}
+    assert len(trunk) == 1
 
 
 def test_compress_needs_a_pix2pix_model(tmp_path):
