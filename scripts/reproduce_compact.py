@@ -1,12 +1,16 @@
 """The Compact GAN experiment: slim a pix2pix generator 10x and time it on CPU.
 
-    python scripts/reproduce_compact.py                       # the full run
-    python scripts/reproduce_compact.py --full-run runs/compact/full   # reuse
+    python scripts/reproduce_compact.py                  # ResNet generator
+    python scripts/reproduce_compact.py --generator unet # the first pass's U-Net
+    python scripts/reproduce_compact.py --full-run runs/compact_resnet/full
 
-1. Trains pix2pix (U-Net generator, PatchGAN) on synthetic road scenes.
-2. Slims the generator round by round (`kgan.compress.slim`) to at most
-   `--target-ratio` of its parameters, the discriminator frozen.
-3. Baselines (`--baselines`): a uniformly narrower U-Net with about the
+1. Trains pix2pix (`--generator resnet`: Johnson et al.'s ResNet-block
+   generator, the default; `unet`: pix2pix's U-Net) on synthetic road scenes.
+2. Slims the generator round by round (`kgan.compress.slim`; the settings
+   are `kgan compress`'s, e.g. `--gate-phase joint --threshold 0.01
+   --max-prune-fraction 0.1`) to at most `--target-ratio` of its
+   parameters.
+3. Baselines (`--baselines`): a uniformly narrower generator with about the
    compact generator's parameters, trained from scratch for the same total
    generator steps; and unstructured magnitude pruning of the full generator
    to the same share of weights, fine-tuned for the slimming's steps against
@@ -19,9 +23,13 @@
    process) and quality on held-out scenes: L1, PSNR, SSIM, SWD and the mIoU
    of the shipped segmenter.
 
-Writes `results/compact_rounds.json` (one row per generator) and
-`results/compact_comparison.png` (label map, ground truth, full, compact and
-baseline outputs side by side: the paper's Fig. 5).
+Every stage resumes: the trainings are run folders (`kgan.runs`), the
+slimming continues after its last finished round, whose table is written to
+`results/<prefix>_slimming<tag>.json` as each round lands. Writes
+`results/<prefix>_rounds<tag>.json` (one row per generator) and
+`results/<prefix>_comparison<tag>.png` (label map, ground truth, full,
+compact and baseline outputs side by side: the paper's Fig. 5); the prefix
+is `compact_resnet` or `compact` (the U-Net).
 """
 
 import argparse
@@ -37,6 +45,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
+from kgan.cli.train import add_config_options  # noqa: E402
 from kgan.compress.magnitude import magnitude_prune, zero_share  # noqa: E402
 from kgan.compress.slimming import SlimmingConfig, teacher_targets  # noqa: E402
 from kgan.data.road_scenes import calibration_maps, one_hot  # noqa: E402
@@ -45,7 +54,6 @@ from kgan.export.bench import measure_latency  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
 from kgan.images import save_png  # noqa: E402
 from kgan.models.pix2pix import frozen_discriminator_trainer  # noqa: E402
-from kgan.models.pix2pix_networks import unet_generator  # noqa: E402
 from kgan.recipes import get  # noqa: E402
 from kgan.recipes.base import config_from_settings  # noqa: E402
 from kgan.recipes.compact import compress_pix2pix, load_pix2pix_run  # noqa: E402
@@ -54,6 +62,7 @@ from kgan.recipes.pix2pix import (  # noqa: E402
     Pix2PixConfig,
     comparison_tiles,
     held_out_evaluator,
+    pix2pix_generator,
     training_batches,
 )
 from kgan.runs import finish  # noqa: E402
@@ -64,23 +73,51 @@ PAPER = {
 }
 
 
+# Per generator: the full run's settings, chosen for this CPU (README).
+GENERATOR_DEFAULTS = {
+    "resnet": {"resolution": 32, "batch_size": 4, "filters": 64, "steps": 4000},
+    "unet": {"resolution": 64, "batch_size": 16, "filters": 32, "steps": 3000},
+}
+UNET_REFERENCE = "compact_rounds.json"  # the first pass, the paper's protocol
+
+
 def narrow_filters(config, parameters):
-    """First-layer filters of a uniformly narrower U-Net (same depth, same
-    cap ratio) with the parameter count closest to `parameters`."""
+    """First-layer filters of a uniformly narrower generator (same depth; a
+    U-Net keeps its cap ratio) with the parameter count closest to
+    `parameters`."""
     ratio = config.max_filters / config.filters
     best = None
     for filters in range(1, config.filters + 1):
-        model = unet_generator(
-            config.resolution,
-            filters=filters,
-            max_filters=max(1, int(round(filters * ratio))),
+        narrower = dataclasses.replace(
+            config, filters=filters, max_filters=max(1, int(round(filters * ratio)))
         )
-        gap = abs(model.count_params() - parameters)
+        count = pix2pix_generator(narrower).count_params()
+        gap = abs(count - parameters)
         if best is None or gap < best[0]:
             best = (gap, filters)
-        if model.count_params() > parameters:
+        if count > parameters:
             break
     return best[1]
+
+
+def unet_reference(results):
+    """The first pass's U-Net rows, for the comparison, if they are there."""
+    path = pathlib.Path(results) / UNET_REFERENCE
+    if not path.is_file():
+        return None
+    keys = ("name", "parameters", "macs", "tflite_bytes", "latency_ms",
+            "latency_ratio", "psnr", "ssim", "swd", "miou")  # fmt: skip
+    rows = json.loads(path.read_text())["rows"]
+    return {"file": str(path), "rows": [{k: r.get(k) for k in keys} for r in rows]}
+
+
+def full_run_facts(folder):
+    """Steps and training time of the full run, from its run.json."""
+    facts = json.loads((pathlib.Path(folder) / "run.json").read_text())
+    step = facts.get("step")
+    seconds = facts.get("training_seconds")
+    per_step = seconds / step if step and seconds else None
+    return {"steps": step, "training_seconds": seconds, "seconds_per_step": per_step}
 
 
 def litert_row(name, path, evaluator, full_runner, args):
@@ -107,30 +144,20 @@ def litert_row(name, path, evaluator, full_runner, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--generator", choices=["resnet", "unet"], default="resnet")
+    for name in GENERATOR_DEFAULTS["resnet"]:
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            help="default: " + ", ".join(
+                f"{g} {d[name]}" for g, d in GENERATOR_DEFAULTS.items()
+            ),
+        )  # fmt: skip
+    parser.add_argument("--max-filters", type=int, default=256, help="U-Net's cap")
+    parser.add_argument("--blocks", type=int, default=9, help="ResNet blocks")
     parser.add_argument("--scenes", type=int, default=4000)
     parser.add_argument("--test-scenes", type=int, default=300)
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--filters", type=int, default=32)
-    parser.add_argument("--max-filters", type=int, default=256)
-    parser.add_argument("--target-ratio", type=float, default=0.1)
-    parser.add_argument("--prune-fraction", type=float, default=0.3)
-    parser.add_argument("--sparsity-steps", type=int, default=200)
-    parser.add_argument("--retrain-steps", type=int, default=500)
-    parser.add_argument("--l1", type=float, default=SlimmingConfig.l1)
-    parser.add_argument(
-        "--cost-weighting",
-        choices=["uniform", "size"],
-        default="uniform",
-        help="L1 on every gate alike (the paper), or by its filters' cost",
-    )
-    parser.add_argument(
-        "--targets",
-        choices=["real", "teacher"],
-        default="real",
-        help="L1 towards the real images (the paper) or the full generator's",
-    )
+    add_config_options(parser, SlimmingConfig)
     parser.add_argument("--tag", default="", help="appended to the result names")
     parser.add_argument("--latency-runs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
@@ -138,17 +165,26 @@ def main(argv=None):
         "--baselines",
         nargs="*",
         choices=["uniform", "magnitude"],
-        default=["uniform", "magnitude"],
-        help="baselines to run (none if given without names)",
+        help="baselines to run (none if given without names); default: uniform "
+        "for the ResNet, uniform and magnitude for the U-Net",
     )
     parser.add_argument("--full-run", help="reuse this finished pix2pix run folder")
-    parser.add_argument("--out", default="runs/compact")
+    parser.add_argument("--out", help="default: runs/<prefix>")
     parser.add_argument("--results", default="results")
     args = parser.parse_args(argv)
-    out = pathlib.Path(args.out)
+    for name, value in GENERATOR_DEFAULTS[args.generator].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.baselines is None:
+        args.baselines = (
+            ["uniform"] if args.generator == "resnet" else ["uniform", "magnitude"]
+        )
+    prefix = "compact_resnet" if args.generator == "resnet" else "compact"
+    out = pathlib.Path(args.out or f"runs/{prefix}")
     started = time.perf_counter()
 
     config = Pix2PixConfig(
+        generator=args.generator,
         resolution=args.resolution,
         scenes=args.scenes,
         test_scenes=args.test_scenes,
@@ -156,7 +192,9 @@ def main(argv=None):
         batch_size=args.batch_size,
         filters=args.filters,
         max_filters=args.max_filters,
+        blocks=args.blocks,
         sample_every=max(1, args.steps // 6),
+        jit_compile=args.generator == "unet",  # XLA slows the ResNet step
         seed=args.seed,
     )
     full_dir = pathlib.Path(args.full_run) if args.full_run else out / "full"
@@ -167,22 +205,19 @@ def main(argv=None):
         print(f"== training pix2pix ({args.steps} steps)", flush=True)
         finish(get("pix2pix"), config, full_dir)
     slimming = SlimmingConfig(
-        target_ratio=args.target_ratio,
-        prune_fraction=args.prune_fraction,
-        sparsity_steps=args.sparsity_steps,
-        retrain_steps=args.retrain_steps,
-        l1=args.l1,
-        cost_weighting=args.cost_weighting,
-        targets=args.targets,
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(SlimmingConfig)}
     )
     print("== slimming", flush=True)
     suffix = f"_{args.tag}" if args.tag else ""
     records = compress_pix2pix(
-        full_dir / "pix2pix.keras", out / f"slim{suffix}", slimming
+        full_dir / "pix2pix.keras",
+        out / f"slim{suffix}",
+        slimming,
+        tables=[pathlib.Path(args.results) / f"{prefix}_slimming{suffix}.json"],
     )
     full = keras.saving.load_model(full_dir / "generator.keras", compile=False)
     records[0]["generator"] = full
-    slim_steps = (len(records) - 1) * (args.sparsity_steps + args.retrain_steps)
+    slim_steps = (len(records) - 1) * (slimming.sparsity_steps + slimming.retrain_steps)
     evaluator = held_out_evaluator(config)
 
     generators = {f"round_{r['round']}": r for r in records}
@@ -196,7 +231,7 @@ def main(argv=None):
             sample_every=config.steps + slim_steps,
         )
         print(
-            f"== baseline: uniform U-Net, {filters} first-layer filters, "
+            f"== baseline: uniform {config.generator}, {filters} first-layer filters, "
             f"{baseline_config.steps} steps",
             flush=True,
         )
@@ -280,7 +315,7 @@ def main(argv=None):
             else []
         ),
     )
-    save_png(tiles, pathlib.Path(args.results) / f"compact_comparison{suffix}.png")
+    save_png(tiles, pathlib.Path(args.results) / f"{prefix}_comparison{suffix}.png")
     report = {
         "protocol": {
             **dataclasses.asdict(config),
@@ -289,12 +324,16 @@ def main(argv=None):
             "machine": f"{platform.machine()} CPU, {len(os.sched_getaffinity(0))} "
             "core(s) available; LiteRT with 1 thread",
             "seconds": round(time.perf_counter() - started),
+            "full_run": full_run_facts(full_dir),
+            "slimming_steps": slim_steps,
         },
         "real_images_miou": evaluator.reference()["miou"],
         "paper": PAPER,
         "rows": rows,
     }
-    path = pathlib.Path(args.results) / f"compact_rounds{suffix}.json"
+    if args.generator == "resnet":
+        report["unet_reference"] = unet_reference(args.results)
+    path = pathlib.Path(args.results) / f"{prefix}_rounds{suffix}.json"
     with atomic_path(path) as partial:
         partial.write_text(json.dumps(report, indent=2, default=float) + "\n")
     print(f"wrote {path}")

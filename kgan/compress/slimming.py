@@ -329,6 +329,7 @@ def slim(
     out_dir=None,
     on_round=None,
     verbose=0,
+    after_round=None,
 ):
     """Slims `generator` round by round until the parameter target.
 
@@ -352,6 +353,9 @@ def slim(
         on_round: Optional `fn(round, generator) -> dict` whose result is
             added to the round's record, e.g. quality metrics.
         verbose: Progress bars of the trainings (0: none).
+        after_round: Optional `fn(records)` called when a round is done
+            and saved, with the records so far (without generators), e.g.
+            to write a table as each round lands.
 
     Returns:
         A list of records, one per round: `round`, `parameters`, `ratio`
@@ -407,13 +411,11 @@ def slim(
         if on_round is not None:
             record.update(on_round(round_index, current))
         records.append(record)
+        table = [{k: v for k, v in r.items() if k != "generator"} for r in records]
         if out_dir is not None:
-            progress.save(
-                config,
-                [{k: v for k, v in r.items() if k != "generator"} for r in records],
-                gated,
-                discriminator,
-            )
+            progress.save(config, table, gated, discriminator)
+        if after_round is not None:
+            after_round(table)
         record["generator"] = current
         print(
             f"round {round_index}: removed {log['removed_channels']} of "

@@ -43,8 +43,19 @@ def load_pix2pix_run(model_path, data_config=None):
     return trainer, data_config
 
 
+def _write_table(path, table):
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(table, indent=2, default=float) + "\n")
+
+
 def compress_pix2pix(
-    model_path, out, config=None, data_config=None, segmenter=None, verbose=0
+    model_path,
+    out,
+    config=None,
+    data_config=None,
+    segmenter=None,
+    verbose=0,
+    tables=(),
 ):
     """Slims the generator of a saved `Pix2Pix` run to the parameter target.
 
@@ -57,9 +68,12 @@ def compress_pix2pix(
             batch size, seed); read from the run's `config.json` by default.
         segmenter: The mIoU's `Segmenter`; the shipped one by default.
         verbose: Progress bars of the trainings (0: none).
+        tables: More paths that get the rounds table, like `rounds.json`,
+            after every round.
 
     A folder holding finished rounds of the same settings is resumed after
-    its last round (see `slim`).
+    its last round (see `slim`); `rounds.json` is rewritten as each round
+    lands.
 
     Returns:
         The list of round records (see `slim`), round 0 being the input.
@@ -69,6 +83,12 @@ def compress_pix2pix(
     evaluator = held_out_evaluator(data_config, segmenter)
     first = {"round": 0, "parameters": trainer.generator.count_params(), "ratio": 1.0}
     first.update(evaluator(trainer.generator))
+    paths = [out / "rounds.json", *map(pathlib.Path, tables)]
+
+    def write_tables(table):
+        for path in paths:
+            _write_table(path, [first, *table])
+
     records = [first] + slim(
         trainer.generator,
         frozen_discriminator_trainer(trainer.discriminator, trainer.l1_weight),
@@ -77,6 +97,7 @@ def compress_pix2pix(
         out,
         on_round=lambda _, generator: evaluator(generator),
         verbose=verbose,
+        after_round=write_tables,
     )
     tiles = comparison_tiles(
         evaluator.labels[:SAMPLE_SCENES],
@@ -84,7 +105,7 @@ def compress_pix2pix(
         [trainer.generator, records[-1]["generator"]],
     )
     save_png(tiles, out / "comparison.png")
-    table = [{k: v for k, v in r.items() if k != "generator"} for r in records]
-    with atomic_path(out / "rounds.json") as partial:
-        partial.write_text(json.dumps(table, indent=2) + "\n")
+    write_tables(
+        [{k: v for k, v in r.items() if k != "generator"} for r in records[1:]]
+    )
     return records

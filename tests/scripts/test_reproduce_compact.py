@@ -6,15 +6,26 @@ reproduce_compact = load_script("reproduce_compact")
 
 
 def test_reproduce_compact_end_to_end(tmp_path):
+    # The threshold above every factor: the per-round cap decides.
     args = [
-        "--resolution", "16", "--scenes", "32", "--test-scenes", "8",
-        "--steps", "4", "--batch-size", "8", "--filters", "8",
-        "--max-filters", "32", "--target-ratio", "0.5", "--sparsity-steps", "2",
-        "--retrain-steps", "2", "--out", str(tmp_path / "run"),
-        "--results", str(tmp_path / "results"),
+        "--generator", "resnet", "--blocks", "2", "--resolution", "16",
+        "--scenes", "32", "--test-scenes", "8", "--steps", "4",
+        "--batch-size", "8", "--filters", "4", "--target-ratio", "0.5",
+        "--threshold", "1e9", "--max-prune-fraction", "0.3", "--min-filters", "2",
+        "--sparsity-steps", "2", "--retrain-steps", "2",
+        "--baselines", "uniform", "magnitude",
+        "--out", str(tmp_path / "run"), "--results", str(tmp_path / "results"),
     ]  # fmt: skip
+    unet_rows = {"rows": [{"name": "round_0", "parameters": 7, "miou": 0.8}]}
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "compact_rounds.json").write_text(json.dumps(unet_rows))
     assert reproduce_compact.main(args) == 0
-    report = json.loads((tmp_path / "results" / "compact_rounds.json").read_text())
+    results = tmp_path / "results"
+    report = json.loads((results / "compact_resnet_rounds.json").read_text())
+    assert report["unet_reference"]["rows"][0]["parameters"] == 7
+    assert report["protocol"]["full_run"]["steps"] == 4
+    slimming = json.loads((results / "compact_resnet_slimming.json").read_text())
+    assert [r["round"] for r in slimming] == list(range(len(slimming)))
     names = [row["name"] for row in report["rows"]]
     assert names[0] == "round_0"
     assert names[-4:] == [
@@ -39,4 +50,4 @@ def test_reproduce_compact_end_to_end(tmp_path):
     sparsity = 1 - rounds[-1]["parameters"] / rounds[0]["parameters"]
     assert abs(dense["zero_weights"] - sparsity) < 0.01
     assert sparse["tflite_bytes"] < dense["tflite_bytes"]
-    assert (tmp_path / "results" / "compact_comparison.png").is_file()
+    assert (results / "compact_resnet_comparison.png").is_file()
