@@ -184,13 +184,17 @@ def _bench(args):
     from kgan.saving import load_generator
 
     if args.layers:
-        from kgan.export.costs import cost_shares, format_cost_table
+        from kgan.export.costs import cost_shares, family_of, format_cost_table
 
         generator = load_generator(args.layers, formats=(".keras",))
         print(format_cost_table(generator))
         if args.out:
             with atomic_path(args.out) as partial:
-                partial.write_text(json.dumps(cost_shares(generator), indent=2) + "\n")
+                shares = {
+                    "parts": cost_shares(generator),
+                    "families": cost_shares(generator, family_of),
+                }
+                partial.write_text(json.dumps(shares, indent=2) + "\n")
             print(f"wrote {args.out}")
         return
     paths = [args.model] + ([args.against] if args.against else [])

@@ -8,6 +8,7 @@ from typing import Literal
 import keras
 import numpy as np
 
+from kgan.compress.batch_norm import recalibrate_batch_norm
 from kgan.compress.gates import (
     add_gates,
     gate_groups,
@@ -73,6 +74,11 @@ class SlimmingConfig:
             weights) against the frozen discriminator, per round.
         learning_rate: Adam learning rate (beta1 0.5) of the generator's
             other weights and of the discriminator.
+        recalibration_batches: Training batches over which the BatchNorm
+            statistics are measured afresh at the end of each round (see
+            `recalibrate_batch_norm`): the gates move faster than the moving
+            averages follow, and without it the first ResNet round scored
+            mIoU 0.10 in inference mode against 0.39 recalibrated.
         max_rounds: Give up after this many rounds.
     """
 
@@ -105,6 +111,9 @@ class SlimmingConfig:
     gate_learning_rate: float = _setting(1e-2, "Adam learning rate of the gates")
     retrain_steps: int = _setting(500, "steps retraining the generator per round")
     learning_rate: float = _setting(2e-4, "Adam learning rate of the rest")
+    recalibration_batches: int = _setting(
+        100, "batches re-estimating the BatchNorm statistics after each round"
+    )
     max_rounds: int = _setting(40, "give up after this many rounds")
 
     def validate(self):
@@ -122,7 +131,7 @@ class SlimmingConfig:
             checks.append(
                 (name, isinstance(value, int) and value >= 1, "a positive integer")
             )
-        for name in ("sparsity_steps", "retrain_steps"):
+        for name in ("sparsity_steps", "retrain_steps", "recalibration_batches"):
             value = getattr(self, name)
             checks.append(
                 (name, isinstance(value, int) and value >= 0, "a non-negative integer")
@@ -243,7 +252,8 @@ def slimming_round(gated, train_generator, data, config, max_fraction, verbose=0
     channels at or below `config.threshold` go (at most `max_fraction` of
     them, at least `min_filters` kept per gate); the network is rebuilt
     smaller with its gates, and it retrains against the frozen
-    discriminator, the penalty on if `config.retrain_l1`. The gates carry
+    discriminator, the penalty on if `config.retrain_l1`, and its BatchNorm
+    statistics are measured afresh. The gates carry
     over to the next round; `strip_gates` folds them away for export.
     `gated` is not changed by the rebuild (the gate phase trains it).
     """
@@ -264,6 +274,7 @@ def slimming_round(gated, train_generator, data, config, max_fraction, verbose=0
         verbose=verbose,
         gate_optimizer=_adam(config.gate_learning_rate) if config.retrain_l1 else None,
     )
+    recalibrate_batch_norm(smaller, data, config.recalibration_batches)
     scales = np.concatenate(
         [
             np.abs(keras.ops.convert_to_numpy(g.scale.value))

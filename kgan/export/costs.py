@@ -1,5 +1,7 @@
 """Where a Keras network's parameters and multiply-accumulates sit, layer by layer."""
 
+import re
+
 import keras
 import numpy as np
 
@@ -39,6 +41,12 @@ def part_of(layer_name):
     """The part a layer belongs to, by its name up to the first `_`
     (`block3_1_conv` -> `block3`)."""
     return layer_name.split("_", 1)[0]
+
+
+def family_of(layer_name):
+    """The part without its number (`block3_1_conv` -> `block`): all
+    residual blocks together, all down-sampling layers together."""
+    return re.sub(r"\d+$", "", part_of(layer_name))
 
 
 def cost_shares(model, parts=None):
@@ -86,8 +94,12 @@ def format_cost_table(model):
 
     for r in rows:
         lines.append(line(r["layer"], r["type"], r["parameters"], r["macs"]))
-    lines += ["", "by part (name up to the first '_'):"]
-    for part, cost in cost_shares(model).items():
-        lines.append(line(part, "", cost["parameters"], cost["macs"]))
+    for title, parts in (
+        ("by part (name up to the first '_')", part_of),
+        ("by family (the part without its number)", family_of),
+    ):
+        lines += ["", title + ":"]
+        for part, cost in cost_shares(model, parts).items():
+            lines.append(line(part, "", cost["parameters"], cost["macs"]))
     lines.append(line("total", "", total_parameters, total_macs))
     return "\n".join(lines)

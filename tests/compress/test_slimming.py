@@ -192,6 +192,7 @@ def test_round_plan_takes_the_smallest_gates_below_the_threshold_up_to_the_cap()
         ({"target_ratio": 1.0}, "target_ratio=1.0"),
         ({"max_prune_fraction": 0.0}, "max_prune_fraction=0.0"),
         ({"threshold": -1.0}, "threshold=-1.0"),
+        ({"recalibration_batches": -1}, "recalibration_batches=-1"),
         ({"gate_phase": "both"}, "gate_phase='both'"),
         ({"min_filters": 0}, "min_filters=0"),
         ({"retrain_steps": -1}, "retrain_steps=-1"),

@@ -202,6 +202,13 @@ def test_cli_bench_layers_prints_the_cost_table(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "block1_2_conv" in text and "by part" in text
     shares = json.loads(shares_path.read_text())
+    families = shares["families"]
+    assert set(families) == {"stem", "down", "block", "up", "output"}
+    assert np.isclose(
+        families["block"]["mac_share"],
+        shares["parts"]["block1"]["mac_share"] + shares["parts"]["block2"]["mac_share"],
+    )
+    shares = shares["parts"]
     assert set(shares) == {"stem", "down1", "down2", "block1", "block2", "up1",
                            "up2", "output"}  # fmt: skip
     total = sum(part["parameters"] for part in shares.values())
