@@ -45,6 +45,7 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
         threshold=1e9,  # whatever the factors: the cap decides
         sparsity_steps=3,
         retrain_steps=3,
+        recalibration_batches=2,
         targets=targets,
     )
     seen = []
@@ -87,6 +88,7 @@ RESNET_CONFIG = SlimmingConfig(
     min_filters=2,
     sparsity_steps=2,
     retrain_steps=2,
+    recalibration_batches=2,
 )
 
 

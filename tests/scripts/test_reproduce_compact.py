@@ -12,7 +12,7 @@ def test_reproduce_compact_end_to_end(tmp_path):
         "--scenes", "32", "--test-scenes", "8", "--steps", "4",
         "--batch-size", "8", "--filters", "4", "--target-ratio", "0.5",
         "--threshold", "1e9", "--max-prune-fraction", "0.3", "--min-filters", "2",
-        "--sparsity-steps", "2", "--retrain-steps", "2",
+        "--sparsity-steps", "2", "--retrain-steps", "2", "--recalibration-batches", "2",
         "--baselines", "uniform", "magnitude",
         "--out", str(tmp_path / "run"), "--results", str(tmp_path / "results"),
     ]  # fmt: skip
