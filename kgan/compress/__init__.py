@@ -17,8 +17,8 @@ from kgan.compress.gates import (
     strip_gates,
 )
 from kgan.compress.magnitude import magnitude_prune
-from kgan.compress.prune import pruning_plan, rebuild
-from kgan.compress.slimming import SlimmingConfig, round_plan, slim, slimming_round
+from kgan.compress.prune import pruning_plan, rebuild, round_plan
+from kgan.compress.slimming import SlimmingConfig, slim, slimming_round
 
 __all__ = [
     "SlimmingConfig",

@@ -10,6 +10,7 @@ from kgan.compress.graph import (
     producer,
     topological,
 )
+from kgan.export.costs import layer_macs
 from kgan.layers.scaling_gate import ScalingGate
 
 CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
@@ -192,24 +193,12 @@ def gates(model):
 
 def filter_costs(model):
     """Parameters and multiply-accumulates that one filter of each gated
-    convolution costs in its own layer: `{conv name: (parameters, macs)}`.
-
-    A Conv2D filter costs `kh * kw * C_in` weights applied at every output
-    pixel; a transposed one, at every input pixel.
-    """
+    convolution costs in its own layer: `{conv name: (parameters, macs)}`."""
     costs = {}
     for conv in gates(model):
         layer = model.get_layer(conv)
-        kh, kw = layer.kernel_size
-        channels = int(layer.input.shape[-1])
-        weights = kh * kw * channels + (1 if layer.use_bias else 0)
-        pixels_from = (
-            layer.input
-            if isinstance(layer, keras.layers.Conv2DTranspose)
-            else layer.output
-        )
-        height, width = pixels_from.shape[1:3]
-        costs[conv] = (weights, int(height) * int(width) * kh * kw * channels)
+        filters = layer.filters
+        costs[conv] = (layer.count_params() // filters, layer_macs(layer) // filters)
     return costs
 
 

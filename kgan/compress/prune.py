@@ -21,28 +21,53 @@ def pruning_plan(model, threshold, min_filters=1):
             `|s|`), so that no layer disappears.
 
     Returns:
-        `{convolution name: sorted int array of kept filter indices}`.
+        `{convolution name: sorted int array of kept filter indices}`; the
+        convolutions of a channel group keep the same channels.
+    """
+    return round_plan(model, threshold, 1.0, min_filters)[0]
+
+
+def round_plan(model, threshold, max_fraction, min_filters=1):
+    """Which channels of a gated generator one round keeps.
+
+    The channels whose `|s|` is at most `threshold` go, the smallest first,
+    but no more than `max_fraction` of all gated channels (a channel group
+    counts once; one at least), and every gate keeps its `min_filters`
+    largest.
+
+    Returns:
+        `(plan, removed)`: `{convolution name: kept indices}` for
+        `rebuild`, and how many channels go.
     """
     if not isinstance(min_filters, int) or min_filters < 1:
         raise ValueError(
             "`min_filters` must be a positive integer. "
             f"Received: min_filters={min_filters!r}"
         )
-    found = gate_groups(model)
-    if not found:
+    if threshold < 0:
+        raise ValueError(
+            f"`threshold` must be non-negative. Received: threshold={threshold}"
+        )
+    groups = gate_groups(model)
+    if not groups:
         raise ValueError(f"The model has no gates. Received: model={model.name}")
+    scales = [np.abs(keras.ops.convert_to_numpy(g.scale.value)) for g, _ in groups]
+    # The min_filters largest factors of each gate stay whatever they are.
+    protected = [set(np.argsort(-s, kind="stable")[:min_filters]) for s in scales]
+    candidates = sorted(
+        (s[c], k, c)
+        for k, s in enumerate(scales)
+        for c in range(s.size)
+        if s[c] <= threshold and c not in protected[k]
+    )
+    total = sum(s.size for s in scales)
+    removed = candidates[: max(1, int(max_fraction * total))]
+    gone = {(k, c) for _, k, c in removed}
     plan = {}
-    for gate, convs in found:
-        keep = gate.mask(threshold)
-        if keep.sum() < min(min_filters, keep.size):
-            scale = np.abs(keras.ops.convert_to_numpy(gate.scale.value))
-            keep = np.zeros_like(keep)
-            keep[np.argsort(-scale, kind="stable")[: min(min_filters, keep.size)]] = (
-                True
-            )
-        # A channel group keeps the same channels in each of its convolutions.
-        plan.update(dict.fromkeys(convs, np.flatnonzero(keep)))
-    return plan
+    for k, (_, convs) in enumerate(groups):
+        kept = [c for c in range(scales[k].size) if (k, c) not in gone]
+        plan.update(dict.fromkeys(convs, np.asarray(kept)))
+    return plan, len(removed)
 
 
 def rebuild(model, plan):

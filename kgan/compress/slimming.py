@@ -16,7 +16,7 @@ from kgan.compress.gates import (
     size_weights,
     strip_gates,
 )
-from kgan.compress.prune import rebuild
+from kgan.compress.prune import rebuild, round_plan
 from kgan.files import atomic_path
 from kgan.layers.scaling_gate import ScalingGate
 
@@ -150,43 +150,6 @@ class SlimmingConfig:
                     f"`{name}` must be {expected}. Received: {name}={value!r}"
                 )
         return self
-
-
-def round_plan(model, threshold, max_fraction, min_filters=1):
-    """Which channels of a gated generator one round keeps.
-
-    The channels whose `|s|` is at most `threshold` go, the smallest first,
-    but no more than `max_fraction` of all gated channels (a channel group
-    counts once; one at least), and every gate keeps its `min_filters`
-    largest.
-
-    Returns:
-        `(plan, removed)`: `{convolution name: kept indices}` for
-        `rebuild`, and how many channels go.
-    """
-    groups = gate_groups(model)
-    if not groups:
-        raise ValueError(f"The model has no gates. Received: model={model.name}")
-    scales = [np.abs(keras.ops.convert_to_numpy(g.scale.value)) for g, _ in groups]
-    keep = [np.ones(s.size, bool) for s in scales]
-    for k, s in enumerate(scales):  # the protected channels of each gate
-        protected = np.argsort(-s, kind="stable")[: min(min_filters, s.size)]
-        keep[k][:] = False
-        keep[k][protected] = True
-    candidates = sorted(
-        (s[c], k, c)
-        for k, s in enumerate(scales)
-        for c in range(s.size)
-        if s[c] <= threshold and not keep[k][c]
-    )
-    total = sum(s.size for s in scales)
-    removed = candidates[: max(1, int(max_fraction * total))]
-    gone = {(k, c) for _, k, c in removed}
-    plan = {}
-    for k, (_, convs) in enumerate(groups):
-        kept = [c for c in range(scales[k].size) if (k, c) not in gone]
-        plan.update(dict.fromkeys(convs, np.asarray(kept)))
-    return plan, len(removed)
 
 
 def teacher_targets(data, teacher):

@@ -12,24 +12,13 @@ from kgan.compress import (
 )
 from kgan.layers.scaling_gate import ScalingGate
 from kgan.models.pix2pix_networks import unet_generator
+from tests.compress.norms import randomise_norms
 
 
 def _randomised_unet(seed=0):
     """A small U-Net whose BatchNorm layers hold non-trivial statistics."""
     generator = unet_generator(16, condition_channels=3, filters=4, max_filters=16)
-    rng = np.random.default_rng(seed)
-    for layer in generator.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, variance = layer.get_weights()
-            layer.set_weights(
-                [
-                    rng.uniform(0.5, 1.5, gamma.shape),
-                    rng.normal(0, 0.3, beta.shape),
-                    rng.normal(0, 0.3, mean.shape),
-                    rng.uniform(0.5, 1.5, variance.shape),
-                ]
-            )
-    return generator
+    return randomise_norms(generator, seed)
 
 
 def _inputs(seed=1):

@@ -9,6 +9,7 @@ from kgan.compress.gates import channel_groups, gate_groups
 from kgan.export import layer_costs, model_macs, to_litert
 from kgan.layers.scaling_gate import ScalingGate
 from kgan.models import resnet_generator
+from tests.compress.norms import randomise_norms
 
 TRUNK = ["down2_conv", "block1_2_conv", "block2_2_conv", "block3_2_conv"]
 
@@ -18,20 +19,7 @@ def _randomised_resnet(norm="batch", seed=0):
     generator = resnet_generator(
         16, condition_channels=3, filters=4, blocks=3, norm=norm
     )
-    rng = np.random.default_rng(seed)
-    for layer in generator.layers:
-        if isinstance(
-            layer, (keras.layers.BatchNormalization, keras.layers.GroupNormalization)
-        ):
-            layer.set_weights(
-                [
-                    rng.uniform(0.5, 1.5, w.shape)
-                    if k in (0, 3)
-                    else rng.normal(0, 0.3, w.shape)
-                    for k, w in enumerate(layer.get_weights())
-                ]
-            )
-    return generator
+    return randomise_norms(generator, seed)
 
 
 def _inputs(seed=1):

@@ -8,10 +8,10 @@ import tensorflow as tf
 
 from kgan.compress import add_gates
 from kgan.compress.gates import gate_groups
+from kgan.compress.prune import round_plan
 from kgan.compress.slimming import (
     SlimmingConfig,
     _gate_phase,
-    round_plan,
     slim,
     teacher_targets,
 )
