@@ -47,7 +47,11 @@ import keras  # noqa: E402
 
 from kgan.cli.train import add_config_options  # noqa: E402
 from kgan.compress.magnitude import magnitude_prune, zero_share  # noqa: E402
-from kgan.compress.slimming import SlimmingConfig, teacher_targets  # noqa: E402
+from kgan.compress.slimming import (  # noqa: E402
+    STATE_FILE,
+    SlimmingConfig,
+    teacher_targets,
+)
 from kgan.data.road_scenes import calibration_maps, one_hot  # noqa: E402
 from kgan.export import LiteRTGenerator, compare, model_macs, to_litert  # noqa: E402
 from kgan.export.bench import measure_latency  # noqa: E402
@@ -98,6 +102,17 @@ def narrow_filters(config, parameters):
         if count > parameters:
             break
     return best[1]
+
+
+def slimming_steps(stages, rounds):
+    """Training steps of the first `rounds` rounds, under each stage's settings."""
+    bounds = [stage["first_round"] for stage in stages[1:]] + [rounds + 1]
+    total = 0
+    for stage, end in zip(stages, bounds, strict=True):
+        config = stage["config"]
+        count = max(0, min(end, rounds + 1) - stage["first_round"])
+        total += count * (config["sparsity_steps"] + config["retrain_steps"])
+    return total
 
 
 def unet_reference(results):
@@ -158,6 +173,12 @@ def main(argv=None):
     parser.add_argument("--scenes", type=int, default=4000)
     parser.add_argument("--test-scenes", type=int, default=300)
     add_config_options(parser, SlimmingConfig)
+    parser.add_argument(
+        "--change-settings",
+        action="store_true",
+        help="resume the slimming with other settings from its next round "
+        "(e.g. a stronger --l1 after a stall); the stages are reported",
+    )
     parser.add_argument("--tag", default="", help="appended to the result names")
     parser.add_argument("--latency-runs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
@@ -214,10 +235,13 @@ def main(argv=None):
         out / f"slim{suffix}",
         slimming,
         tables=[pathlib.Path(args.results) / f"{prefix}_slimming{suffix}.json"],
+        change_settings=args.change_settings,
+        require_target=False,  # a missed target is reported, not fatal
     )
+    stages = json.loads((out / f"slim{suffix}" / STATE_FILE).read_text())["stages"]
     full = keras.saving.load_model(full_dir / "generator.keras", compile=False)
     records[0]["generator"] = full
-    slim_steps = (len(records) - 1) * (slimming.sparsity_steps + slimming.retrain_steps)
+    slim_steps = slimming_steps(stages, len(records) - 1)
     evaluator = held_out_evaluator(config)
 
     generators = {f"round_{r['round']}": r for r in records}
@@ -320,6 +344,8 @@ def main(argv=None):
         "protocol": {
             **dataclasses.asdict(config),
             **dataclasses.asdict(slimming),
+            "slimming_stages": stages,
+            "target_reached": records[-1]["ratio"] <= slimming.target_ratio,
             "latency_runs": args.latency_runs,
             "machine": f"{platform.machine()} CPU, {len(os.sched_getaffinity(0))} "
             "core(s) available; LiteRT with 1 thread",

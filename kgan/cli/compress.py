@@ -15,11 +15,16 @@ def add_compress(subparsers):
         "retraining against the frozen discriminator until the parameter "
         "target. Writes round_<k>.keras, rounds.json and comparison.png to "
         "--out; run it again with the same settings to resume after the last "
-        "finished round.",
+        "finished round (with other settings: add --change-settings).",
     )
     parser.add_argument("--model", required=True, help="a pix2pix run's pix2pix.keras")
     parser.add_argument("--out", required=True, help="folder for the rounds")
     add_config_options(parser, SlimmingConfig)
+    parser.add_argument(
+        "--change-settings",
+        action="store_true",
+        help="resume a slimming with other settings, from its next round",
+    )
     parser.set_defaults(handler=_compress)
 
 
@@ -28,7 +33,9 @@ def _compress(args):
 
     fields = dataclasses.fields(SlimmingConfig)
     config = SlimmingConfig(**{f.name: getattr(args, f.name) for f in fields})
-    records = compress_pix2pix(args.model, args.out, config, verbose=1)
+    records = compress_pix2pix(
+        args.model, args.out, config, verbose=1, change_settings=args.change_settings
+    )
     print(f"{'round':>5} {'parameters':>12} {'ratio':>7} {'PSNR':>7} {'mIoU':>6}")
     for r in records:
         print(

@@ -272,25 +272,35 @@ class _Progress:
     def path(self, name):
         return self.folder / name
 
-    def load(self, config):
+    def load(self, config, change_settings):
+        """The finished records, and the settings stages so far: `[{"first_round",
+        "config"}]`, one more when resuming with `change_settings`."""
         if self.folder is None or not self.path(STATE_FILE).is_file():
-            return []
+            return [], [{"first_round": 1, "config": dataclasses.asdict(config)}]
         state = json.loads(self.path(STATE_FILE).read_text())
-        if state["config"] != dataclasses.asdict(config):
-            raise ValueError(
-                "The folder holds a slimming with other settings; resume it with "
-                f"those or choose another folder. Received: folder={self.folder}"
-            )
-        return state["records"]
+        records = state["records"]
+        stages = state.get("stages") or [{"first_round": 1, "config": state["config"]}]
+        current = dataclasses.asdict(config)
+        if current != stages[-1]["config"]:
+            changed = sorted(k for k, v in current.items() if stages[-1]["config"][k] != v)
+            if not change_settings:
+                raise ValueError(
+                    "The folder holds a slimming with other settings; resume it with "
+                    "those, pass change_settings=True (`--change-settings`) to go on "
+                    "with the new ones from the next round, or choose another "
+                    f"folder. Received: changed={changed}, folder={self.folder}"
+                )
+            stages.append({"first_round": len(records) + 1, "config": current})
+        return records, stages
 
-    def save(self, config, records, gated, discriminator):
+    def save(self, stages, records, gated, discriminator):
         index = records[-1]["round"]
         with atomic_path(self.path(f"round_{index}_gated.keras")) as partial:
             gated.save(partial)
         if discriminator is not None:
             with atomic_path(self.path("discriminator.keras")) as partial:
                 discriminator.save(partial)
-        state = {"config": dataclasses.asdict(config), "records": records}
+        state = {"config": stages[-1]["config"], "stages": stages, "records": records}
         with atomic_path(self.path(STATE_FILE)) as partial:
             partial.write_text(json.dumps(state, indent=2, default=float) + "\n")
 
@@ -304,6 +314,8 @@ def slim(
     on_round=None,
     verbose=0,
     after_round=None,
+    change_settings=False,
+    require_target=True,
 ):
     """Slims `generator` round by round until the parameter target.
 
@@ -330,6 +342,13 @@ def slim(
         after_round: Optional `fn(records)` called when a round is done
             and saved, with the records so far (without generators), e.g.
             to write a table as each round lands.
+        change_settings: Resuming with other settings than the folder's is
+            an error unless this is set; then the next rounds run with the
+            new ones (e.g. a stronger `l1` or more `max_rounds` after a
+            stall), `slimming.json` lists the stages and each record the
+            `settings` in which it differs from the first stage.
+        require_target: Raise `RuntimeError` when `max_rounds` end above
+            `target_ratio`; if `False`, return the records so far.
 
     Returns:
         A list of records, one per round: `round`, `parameters`, `ratio`
@@ -350,7 +369,11 @@ def slim(
         data = teacher_targets(data, generator)
     progress = _Progress(out_dir)
     discriminator = getattr(train_generator, "discriminator", None)
-    records = progress.load(config)
+    records, stages = progress.load(config, change_settings)
+    first_settings = stages[0]["config"]
+    settings = {
+        k: v for k, v in dataclasses.asdict(config).items() if first_settings[k] != v
+    }
     if records:
         last = records[-1]["round"]
         gated = keras.saving.load_model(
@@ -377,6 +400,7 @@ def slim(
         current = strip_gates(gated)
         record = {"round": round_index, "parameters": current.count_params()}
         record.update(ratio=record["parameters"] / original, fraction=fraction, **log)
+        record["settings"] = settings
         if out_dir is not None:
             path = progress.path(f"round_{round_index}.keras")
             with atomic_path(path) as partial:
@@ -387,7 +411,7 @@ def slim(
         records.append(record)
         table = [{k: v for k, v in r.items() if k != "generator"} for r in records]
         if out_dir is not None:
-            progress.save(config, table, gated, discriminator)
+            progress.save(stages, table, gated, discriminator)
         if after_round is not None:
             after_round(table)
         record["generator"] = current
@@ -398,7 +422,7 @@ def slim(
             f"{original:,})",
             flush=True,
         )
-    if records and records[-1]["ratio"] <= config.target_ratio:
+    if not require_target or (records and records[-1]["ratio"] <= config.target_ratio):
         return records
     raise RuntimeError(
         f"The generator did not reach {config.target_ratio} of its parameters in "

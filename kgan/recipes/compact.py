@@ -56,6 +56,8 @@ def compress_pix2pix(
     segmenter=None,
     verbose=0,
     tables=(),
+    change_settings=False,
+    require_target=True,
 ):
     """Slims the generator of a saved `Pix2Pix` run to the parameter target.
 
@@ -70,6 +72,7 @@ def compress_pix2pix(
         verbose: Progress bars of the trainings (0: none).
         tables: More paths that get the rounds table, like `rounds.json`,
             after every round.
+        change_settings, require_target: As for `slim`.
 
     A folder holding finished rounds of the same settings is resumed after
     its last round (see `slim`); `rounds.json` is rewritten as each round
@@ -98,6 +101,8 @@ def compress_pix2pix(
         on_round=lambda _, generator: evaluator(generator),
         verbose=verbose,
         after_round=write_tables,
+        change_settings=change_settings,
+        require_target=require_target,
     )
     tiles = comparison_tiles(
         evaluator.labels[:SAMPLE_SCENES],

@@ -117,8 +117,30 @@ def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
     assert len(set(trunk)) == 1
     saved = json.loads((tmp_path / "slimming.json").read_text())["records"]
     assert len(saved) == len(records)
-    with pytest.raises(ValueError, match="other settings"):
-        other = dataclasses.replace(RESNET_CONFIG, l1=0.5)
+    other = dataclasses.replace(
+        RESNET_CONFIG, l1=0.5, target_ratio=0.05, max_rounds=len(records) + 1
+    )
+    with pytest.raises(ValueError, match=r"other settings.*'l1', 'max_rounds'"):
+        slim(generator, train, _data(), other, tmp_path)
+    # With change_settings the next rounds run under the new settings, and a
+    # missed target is returned rather than raised when not required.
+    more = slim(
+        generator,
+        train,
+        _data(),
+        other,
+        tmp_path,
+        change_settings=True,
+        require_target=False,
+    )
+    state = json.loads((tmp_path / "slimming.json").read_text())
+    assert [s["first_round"] for s in state["stages"]] == [1, len(records) + 1]
+    assert state["stages"][1]["config"]["l1"] == 0.5
+    assert all(r["settings"] == {} for r in more[: len(records)])
+    assert len(more) == len(records) + 1
+    assert more[-1]["settings"] == {"l1": 0.5, "target_ratio": 0.05, "max_rounds": len(more)}
+    assert more[-1]["parameters"] < records[-1]["parameters"]
+    with pytest.raises(RuntimeError, match="did not reach 0.05"):
         slim(generator, train, _data(), other, tmp_path)
 
 
