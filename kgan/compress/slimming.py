@@ -282,7 +282,9 @@ class _Progress:
         stages = state.get("stages") or [{"first_round": 1, "config": state["config"]}]
         current = dataclasses.asdict(config)
         if current != stages[-1]["config"]:
-            changed = sorted(k for k, v in current.items() if stages[-1]["config"][k] != v)
+            changed = sorted(
+                k for k, v in current.items() if stages[-1]["config"][k] != v
+            )
             if not change_settings:
                 raise ValueError(
                     "The folder holds a slimming with other settings; resume it with "

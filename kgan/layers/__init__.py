@@ -1,10 +1,12 @@
-"""Layers of kgan: activations, gates, padding, DRAW attention and the PGGAN
-blocks."""
+"""Layers of kgan: activations (PSF, maxout), gates, padding, DRAW attention
+and the PGGAN blocks."""
 
 from kgan.layers.draw_attention import DrawRead, DrawWrite, draw_filterbank
 from kgan.layers.draw_recurrent import DrawCanvas, DrawReader
 from kgan.layers.equalized import EqualizedConv2D, EqualizedDense
 from kgan.layers.fade_in import FadeIn
+from kgan.layers.learned_state import LearnedInitialState
+from kgan.layers.maxout import Maxout
 from kgan.layers.minibatch_stddev import MinibatchStdDev
 from kgan.layers.parametric_softsign import ParametricSoftsign
 from kgan.layers.pixel_normalization import PixelNormalization
@@ -19,6 +21,8 @@ __all__ = [
     "EqualizedConv2D",
     "EqualizedDense",
     "FadeIn",
+    "LearnedInitialState",
+    "Maxout",
     "MinibatchStdDev",
     "ParametricSoftsign",
     "PixelNormalization",

@@ -2,14 +2,26 @@
 which sums T attentive writes, and the discriminator's reader, which takes T
 attentive glimpses with an RNN."""
 
+import functools
+
 import keras
 import numpy as np
 from keras import layers, ops
 
-from kgan.layers.draw_attention import DrawRead, DrawWrite
+from kgan.layers.draw_attention import FILTERBANK_EPS, DrawRead, DrawWrite
+from kgan.layers.learned_state import LearnedInitialState
 
-CELLS = {"lstm": layers.LSTMCell, "gru": layers.GRUCell, "simple": layers.SimpleRNNCell}
+# "sigmoid" is the DRAW-GAN paper's eq. 1, h_t = sigmoid(W h_{t-1} + U x_t + b);
+# "simple" the same with tanh; DRAW itself uses an LSTM.
+CELLS = {
+    "lstm": layers.LSTMCell,
+    "gru": layers.GRUCell,
+    "simple": layers.SimpleRNNCell,
+    "sigmoid": functools.partial(layers.SimpleRNNCell, activation="sigmoid"),
+}
 OUTPUT_ACTIVATIONS = ("tanh", "sigmoid")
+INITIAL_STATES = ("learned", "zeros")
+CANVAS_INITS = ("sample", "mean")
 
 
 def check_cell(cell):
@@ -17,6 +29,19 @@ def check_cell(cell):
         raise ValueError(
             f"Unknown RNN cell. Expected one of {list(CELLS)}. Received: cell={cell!r}"
         )
+
+
+def check_initial_state(initial_state):
+    if initial_state not in INITIAL_STATES:
+        raise ValueError(
+            f"Unknown initial state. Expected one of {list(INITIAL_STATES)}. "
+            f"Received: initial_state={initial_state!r}"
+        )
+
+
+def state_count(cell):
+    """How many state tensors the cell carries: an LSTM's h and c, else h."""
+    return 2 if cell == "lstm" else 1
 
 
 @keras.saving.register_keras_serializable(package="kgan")
@@ -32,6 +57,7 @@ class DrawCanvas(keras.layers.Layer):
         image_shape: `(height, width, channels)` of the canvas.
         activation: `"tanh"` for data in [-1, 1] (kgan's datasets) or
             `"sigmoid"` for data in [0, 1].
+        eps, bounded: Of the write (see `DrawWrite`).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -44,7 +70,15 @@ class DrawCanvas(keras.layers.Layer):
         `kgan.layers.draw_attention.ATTENTION_FIELDS`.
     """
 
-    def __init__(self, n, image_shape, activation="tanh", **kwargs):
+    def __init__(
+        self,
+        n,
+        image_shape,
+        activation="tanh",
+        eps=FILTERBANK_EPS,
+        bounded=True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(
@@ -54,8 +88,15 @@ class DrawCanvas(keras.layers.Layer):
         self.n = n
         self.image_shape = tuple(image_shape)
         self.activation = activation
+        self.eps = eps
+        self.bounded = bounded
         self.write = DrawWrite(
-            n, self.image_shape, return_attention=True, dtype=self.dtype_policy
+            n,
+            self.image_shape,
+            return_attention=True,
+            eps=eps,
+            bounded=bounded,
+            dtype=self.dtype_policy,
         )
 
     def build(self, input_shape):
@@ -74,28 +115,42 @@ class DrawCanvas(keras.layers.Layer):
         attention = ops.reshape(attention, (-1, steps, 5))
         return canvases[:, -1], canvases, attention
 
-    def initialize_from(self, images):
-        """Sets `c_0` so that `activation(c_0)` is the data's mean image.
-
-        The mean image is the expectation of every pixel's marginal; starting
-        there, the writes only add what distinguishes one sample.
+    def initialize_from(self, images, mode="sample", seed=0):
+        """Sets the bias `c_0` from the training data's per-pixel marginals.
 
         Args:
             images: Training images, `(count, H, W, C)`, in the activation's
                 range.
+            mode: `"sample"` (the paper's "initialised from the training
+                data's marginal distribution"): every pixel of
+                `activation(c_0)` is one draw from that pixel's values in
+                `images`. `"mean"`: `activation(c_0)` is the mean image, the
+                expectation of every marginal.
+            seed: Seed of the draws of `"sample"`.
         """
+        if mode not in CANVAS_INITS:
+            raise ValueError(
+                f"Unknown canvas initialisation. Expected one of {list(CANVAS_INITS)}. "
+                f"Received: mode={mode!r}"
+            )
         images = np.asarray(images, np.float64)
         if images.ndim != 4 or images.shape[1:] != self.image_shape:
             raise ValueError(
                 f"Expected training images of shape (count, {self.image_shape}). "
                 f"Received: images.shape={images.shape}"
             )
-        mean = images.mean(axis=0)
-        if self.activation == "tanh":
-            canvas = np.arctanh(np.clip(mean, -0.99, 0.99))
+        if mode == "mean":
+            values = images.mean(axis=0)
         else:
-            mean = np.clip(mean, 0.005, 0.995)
-            canvas = np.log(mean / (1.0 - mean))
+            rng = np.random.default_rng(seed)
+            which = rng.integers(len(images), size=self.image_shape)
+            values = np.take_along_axis(images, which[None], axis=0)[0]
+        # Saturated pixels (MNIST's background) would need an infinite c_0.
+        if self.activation == "tanh":
+            canvas = np.arctanh(np.clip(values, -0.99, 0.99))
+        else:
+            values = np.clip(values, 0.005, 0.995)
+            canvas = np.log(values / (1.0 - values))
         self.initial_canvas.assign(canvas.astype("float32"))
 
     def compute_output_shape(self, input_shape):
@@ -113,6 +168,8 @@ class DrawCanvas(keras.layers.Layer):
                 "n": self.n,
                 "image_shape": list(self.image_shape),
                 "activation": self.activation,
+                "eps": self.eps,
+                "bounded": self.bounded,
             }
         )
         return config
@@ -123,15 +180,20 @@ class DrawReader(keras.layers.Layer):
     """Reads an image T times with attention and an RNN: the DRAW-GAN critic.
 
     It follows `r_t = read(x, h_{t-1})`, `h_t = RNN(h_{t-1}, [r_t, h_{t-1}])`
-    from `h_0 = 0`, and returns `h_T` (and every read's attention).
+    from a learned `h_0` (the paper's) or from zero, and returns `h_T` (and
+    every read's attention).
 
     Args:
         n: Read grid size N.
         steps: Number of glimpses T.
         units: Size of the RNN state.
-        cell: `"lstm"` (default), `"gru"` or `"simple"`.
+        cell: `"lstm"` (default), `"gru"`, `"simple"` (tanh) or `"sigmoid"`
+            (the paper's eq. 1).
         return_attention: Also return the `(batch, T, 5)` attention
             parameters of the reads.
+        initial_state: `"learned"` (default; `LearnedInitialState`, as the
+            paper) or `"zeros"`.
+        eps, bounded: Of the read (see `DrawRead`).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -142,27 +204,54 @@ class DrawReader(keras.layers.Layer):
         when `return_attention=True`.
     """
 
-    def __init__(self, n, steps, units, cell="lstm", return_attention=False, **kwargs):
+    def __init__(
+        self,
+        n,
+        steps,
+        units,
+        cell="lstm",
+        return_attention=False,
+        initial_state="learned",
+        eps=FILTERBANK_EPS,
+        bounded=True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_cell(cell)
+        check_initial_state(initial_state)
         check_positive(steps=steps, units=units)
         self.n = n
         self.steps = steps
         self.units = units
         self.cell = cell
         self.return_attention = return_attention
-        self.read = DrawRead(n, return_attention=True, dtype=self.dtype_policy)
+        self.initial_state = initial_state
+        self.eps = eps
+        self.bounded = bounded
+        self.read = DrawRead(
+            n, return_attention=True, eps=eps, bounded=bounded, dtype=self.dtype_policy
+        )
         self.rnn_cell = CELLS[cell](units, dtype=self.dtype_policy, name="cell")
+        self.initial_states = None
+        if initial_state == "learned":
+            self.initial_states = LearnedInitialState(
+                units, state_count(cell), dtype=self.dtype_policy, name="initial_state"
+            )
 
     def build(self, input_shape):
         self.read.build([input_shape, (None, self.units)])
         glimpse = self.n * self.n * input_shape[-1]
         self.rnn_cell.build((None, glimpse + self.units))
+        if self.initial_states is not None:
+            self.initial_states.build(input_shape)
 
     def call(self, inputs):
-        batch = ops.shape(inputs)[0]
-        hidden = ops.zeros((batch, self.units), dtype=self.compute_dtype)
-        states = [hidden] if self.cell != "lstm" else [hidden, hidden]
+        if self.initial_states is None:
+            zeros = ops.zeros((ops.shape(inputs)[0], self.units), self.compute_dtype)
+            states = [zeros] * state_count(self.cell)
+        else:
+            states = self.initial_states(inputs)
+        hidden = states[0]
         glimpse_size = self.n * self.n * inputs.shape[-1]
         attention = []
         for _ in range(self.steps):
@@ -192,6 +281,9 @@ class DrawReader(keras.layers.Layer):
                 "units": self.units,
                 "cell": self.cell,
                 "return_attention": self.return_attention,
+                "initial_state": self.initial_state,
+                "eps": self.eps,
+                "bounded": self.bounded,
             }
         )
         return config

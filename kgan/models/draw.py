@@ -5,13 +5,17 @@ import keras
 import numpy as np
 from keras import layers
 
+from kgan.layers.draw_attention import FILTERBANK_EPS
 from kgan.layers.draw_recurrent import (
     CELLS,
     DrawCanvas,
     DrawReader,
     check_cell,
+    check_initial_state,
     check_positive,
+    state_count,
 )
+from kgan.layers.learned_state import LearnedInitialState
 from kgan.models.gan import GAN
 
 __all__ = ["CELLS", "DRAWGAN", "DrawCanvas", "DrawReader", "draw"]
@@ -25,11 +29,14 @@ def draw(
     units=256,
     cell="lstm",
     activation="tanh",
+    initial_state="learned",
+    eps=FILTERBANK_EPS,
+    bounded=True,
 ):
     """The DRAW-attention GAN's generator and discriminator.
 
     Generator: `z_t` (one latent vector per step, input `(T, latent_dim)`)
-    -> RNN -> `h_t` -> attentive write of an N x N patch added to the canvas
+    -> RNN from `h_0` -> `h_t` -> attentive write of an N x N patch added to the canvas
     (`DrawCanvas`). Discriminator: T attentive N x N reads, each fed with the
     previous state to the RNN (`DrawReader`), then a linear logit of `h_T`.
 
@@ -39,8 +46,14 @@ def draw(
         n: Attention grid size of reads and writes (the paper: 5; ablation 4).
         steps: Number of write and read steps T (the paper: 6).
         units: RNN state size of both networks (the paper: 256).
-        cell: `"lstm"` (default), `"gru"` or `"simple"`.
+        cell: `"lstm"` (default, as DRAW), `"gru"`, `"simple"` (tanh) or
+            `"sigmoid"` (the paper's eq. 1).
         activation: Canvas activation, `"tanh"` for data in [-1, 1].
+        initial_state: `"learned"` (default): h_0 (and an LSTM's c_0) of
+            both RNNs are trained vectors from random initial values, as the
+            paper; `"zeros"`: fixed zero states.
+        eps: The filterbanks' epsilon (see `draw_filterbank`).
+        bounded: kgan's bounded attention numerics (see `DrawRead`).
 
     Returns:
         `(generator, discriminator)`, two functional Keras models; the
@@ -54,19 +67,40 @@ def draw(
           Generation", ICML 2015.
     """
     check_cell(cell)
+    check_initial_state(initial_state)
     check_positive(latent_dim=latent_dim, steps=steps, units=units)
     image_shape = tuple(image_shape)
-    rnn = {"lstm": layers.LSTM, "gru": layers.GRU, "simple": layers.SimpleRNN}[cell]
 
     z = keras.Input((steps, latent_dim), name="z")
     # unroll: T is small and fixed, and an unrolled RNN exports to TFLite as
     # plain builtin ops.
-    hidden = rnn(units, return_sequences=True, unroll=True, name="g_rnn")(z)
-    image, _, _ = DrawCanvas(n, image_shape, activation, name="g_canvas")(hidden)
+    rnn = layers.RNN(
+        CELLS[cell](units), return_sequences=True, unroll=True, name="g_rnn"
+    )
+    states = None
+    if initial_state == "learned":
+        states = LearnedInitialState(units, state_count(cell), name="g_initial_state")(
+            z
+        )
+    hidden = rnn(z, initial_state=states)
+    canvas = DrawCanvas(
+        n, image_shape, activation, eps=eps, bounded=bounded, name="g_canvas"
+    )
+    image, _, _ = canvas(hidden)
     generator = keras.Model(z, image, name="draw_generator")
 
     image_in = keras.Input(image_shape, name="image")
-    last = DrawReader(n, steps, units, cell, name="d_reader")(image_in)
+    reader = DrawReader(
+        n,
+        steps,
+        units,
+        cell,
+        initial_state=initial_state,
+        eps=eps,
+        bounded=bounded,
+        name="d_reader",
+    )
+    last = reader(image_in)
     logit = layers.Dense(1, name="d_logit")(last)
     discriminator = keras.Model(image_in, logit, name="draw_discriminator")
     return generator, discriminator

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import layers
 
-from kgan.layers import ParametricSoftsign
+from kgan.layers import Maxout, ParametricSoftsign
 
 ACTIVATIONS = ("lrelu", "psf")
 DCGAN_SIZES = {28: 7, 32: 4, 64: 4}  # image size -> size of the first feature map
@@ -49,14 +49,17 @@ def vanilla(
     discriminator_units=240,
     activation="lrelu",
     dropout=0.5,
+    maxout=False,
+    pieces=5,
 ):
     """Goodfellow et al.'s fully connected GAN.
 
     The generator maps z through two hidden layers of `hidden_units` to a
     tanh image; the discriminator through two hidden layers of
-    `discriminator_units` with dropout to one logit. The paper's
-    discriminator used maxout units; kgan uses `activation` (LeakyReLU or PSF)
-    in every hidden layer of both networks.
+    `discriminator_units` with dropout to one logit. `activation` (LeakyReLU
+    or PSF) is used in every hidden layer of both networks, unless `maxout`:
+    then the discriminator's hidden layers are maxout layers of `pieces`
+    pieces, as in the paper's MNIST model (240 units, 5 pieces).
 
     Returns:
         `(generator, discriminator)`, two functional Keras models.
@@ -80,8 +83,11 @@ def vanilla(
     image_in = keras.Input(image_shape, name="image")
     x = layers.Flatten(name="d_flatten")(image_in)
     for i in range(2):
-        x = layers.Dense(discriminator_units, name=f"d_dense_{i}")(x)
-        x = hidden_activation(activation, f"d_act_{i}")(x)
+        if maxout:
+            x = Maxout(discriminator_units, pieces, name=f"d_maxout_{i}")(x)
+        else:
+            x = layers.Dense(discriminator_units, name=f"d_dense_{i}")(x)
+            x = hidden_activation(activation, f"d_act_{i}")(x)
         x = layers.Dropout(dropout, name=f"d_dropout_{i}")(x)
     logit = layers.Dense(1, name="d_logit")(x)
     discriminator = keras.Model(image_in, logit, name="vanilla_discriminator")

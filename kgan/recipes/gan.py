@@ -12,13 +12,16 @@ import tensorflow as tf
 from kgan.callbacks import PSFAlphaHistory, global_step
 from kgan.data import load_arrays
 from kgan.images import make_grid
+from kgan.layers.draw_attention import FILTERBANK_EPS
 from kgan.models import DRAWGAN, GAN, dcgan, draw, vanilla
 from kgan.recipes.base import Recipe, RunConfig, option
 from kgan.runs.data import Segment, StepData, first_batch
 
 Loss = Literal["minimax", "non_saturating", "wgan_gp", "hinge", "lsgan"]
-# Training images averaged for the DRAW generator's initial canvas.
+# Training images whose pixels set the DRAW generator's initial canvas.
 CANVAS_INIT_IMAGES = 2000
+# The filterbank epsilon of kgan's first DRAW-GAN, without the stabilisers.
+UNSTABILISED_EPS = 1e-8
 SAMPLE_GRID = 64
 
 
@@ -47,6 +50,11 @@ class GANConfig(RunConfig):
         above=0.0,
         below=1.0,
     )
+    global_clipnorm: float | None = option(
+        None,
+        "clip the global norm of each network's gradients to this (none: no clip)",
+        above=0.0,
+    )
     eval_n: int = option(10000, "generated images per evaluation", minimum=2)
     strategy: Literal["mirrored"] | None = option(
         None,
@@ -56,8 +64,8 @@ class GANConfig(RunConfig):
 
 
 @dataclasses.dataclass(frozen=True)
-class VanillaConfig(GANConfig):
-    """Goodfellow's MLP GAN."""
+class ActivationConfig(GANConfig):
+    """A GAN whose hidden activation can be LReLU or PSF."""
 
     activation: Literal["lrelu", "psf"] = option(
         "lrelu", "hidden activation: LeakyReLU(0.2) or the parametric softsign"
@@ -65,7 +73,16 @@ class VanillaConfig(GANConfig):
 
 
 @dataclasses.dataclass(frozen=True)
-class DCGANConfig(VanillaConfig):
+class VanillaConfig(ActivationConfig):
+    """Goodfellow's MLP GAN."""
+
+    maxout: bool = option(
+        False, "maxout discriminator (240 units, 5 pieces), as Goodfellow et al."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DCGANConfig(ActivationConfig):
     """Radford's DCGAN, with LReLU or PSF activations."""
 
     width: float = option(
@@ -94,8 +111,27 @@ class DrawConfig(GANConfig):
     attention_n: int = option(5, "N of the N x N read and write grids", minimum=2)
     draw_steps: int = option(6, "write and read steps T", minimum=1)
     rnn_units: int = option(256, "RNN state size of both networks", minimum=1)
-    rnn_cell: Literal["lstm", "gru", "simple"] = option(
-        "lstm", "RNN cell of both networks"
+    rnn_cell: Literal["lstm", "gru", "simple", "sigmoid"] = option(
+        "lstm", "RNN cell of both networks (sigmoid: the paper's eq. 1; lstm: DRAW's)"
+    )
+    initial_state: Literal["learned", "zeros"] = option(
+        "learned", "initial RNN states h_0: learned vectors (the paper) or zeros"
+    )
+    c0: Literal["sample", "mean"] = option(
+        "sample",
+        "initial canvas: a draw from each pixel's training marginal (the paper's "
+        "wording) or the mean image",
+    )
+    stabilisers: bool = option(
+        True,
+        "kgan's attention numerics, not in the paper: bounded log gamma and "
+        "scales, filterbank eps 1e-4 (else 1e-8), attention weights N(0, 0.01)",
+    )
+    global_clipnorm: float | None = option(
+        10.0,
+        "clip the global gradient norm of both networks (jbornschein/draw: 10; "
+        "not in the paper; none: no clip)",
+        above=0.0,
     )
 
 
@@ -172,7 +208,11 @@ class GANRecipe(Recipe):
             )
 
             def adam():
-                return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+                return keras.optimizers.Adam(
+                    config.learning_rate,
+                    beta_1=config.beta_1,
+                    global_clipnorm=config.global_clipnorm,
+                )
 
             # XLA is not used under a strategy: its all-reduce of batch
             # statistics and gradients is not one program on CPU devices.
@@ -215,6 +255,7 @@ class VanillaRecipe(GANRecipe):
             image_shape=image_shape,
             latent_dim=config.latent_dim,
             activation=config.activation,
+            maxout=config.maxout,
         )
 
 
@@ -248,7 +289,11 @@ class DrawRecipe(GANRecipe):
             steps=config.draw_steps,
             units=config.rnn_units,
             cell=config.rnn_cell,
+            initial_state=config.initial_state,
+            eps=FILTERBANK_EPS if config.stabilisers else UNSTABILISED_EPS,
+            bounded=config.stabilisers,
         )
         canvas = generator.get_layer("g_canvas")
-        canvas.initialize_from(_training_images(data, CANVAS_INIT_IMAGES))
+        images = _training_images(data, CANVAS_INIT_IMAGES)
+        canvas.initialize_from(images, mode=config.c0, seed=config.seed)
         return generator, discriminator

@@ -138,7 +138,11 @@ def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
     assert state["stages"][1]["config"]["l1"] == 0.5
     assert all(r["settings"] == {} for r in more[: len(records)])
     assert len(more) == len(records) + 1
-    assert more[-1]["settings"] == {"l1": 0.5, "target_ratio": 0.05, "max_rounds": len(more)}
+    assert more[-1]["settings"] == {
+        "l1": 0.5,
+        "target_ratio": 0.05,
+        "max_rounds": len(more),
+    }
     assert more[-1]["parameters"] < records[-1]["parameters"]
     with pytest.raises(RuntimeError, match="did not reach 0.05"):
         slim(generator, train, _data(), other, tmp_path)

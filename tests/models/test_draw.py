@@ -37,7 +37,9 @@ def test_canvas_is_the_running_sum_of_the_writes():
     np.testing.assert_array_equal(images, canvases[:, -1])
     # Recompute c_t = c_0 + sum of writes from the layers, step by step.
     generator = gan.generator
-    hidden = keras.ops.convert_to_numpy(generator.get_layer("g_rnn")(z))
+    states = generator.get_layer("g_initial_state")(z)
+    hidden = generator.get_layer("g_rnn")(z, initial_state=states)
+    hidden = keras.ops.convert_to_numpy(hidden)
     canvas_layer = generator.get_layer("g_canvas")
     canvas = canvas_layer.initial_canvas.numpy()[None]
     for t in range(4):
@@ -69,6 +71,35 @@ def test_fit_updates_both_networks():
     for before, model in ((g_before, gan.generator), (d_before, gan.discriminator)):
         after = model.get_weights()
         assert all(np.abs(x - y).max() > 0 for x, y in zip(before, after, strict=True))
+
+
+def test_initial_states_are_learned_and_saved(tmp_path):
+    gan = small_gan()
+    layers = [
+        gan.generator.get_layer("g_initial_state"),
+        gan.discriminator.get_layer("d_reader").initial_states,
+    ]
+    before = [[w.numpy().copy() for w in layer.weights] for layer in layers]
+    assert [len(b) for b in before] == [2, 2]  # an LSTM's h_0 and c_0
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 12, 12, 1)).astype("float32")
+    gan.fit(real, batch_size=8, epochs=1, verbose=0)
+    for layer, old in zip(layers, before, strict=True):
+        for weight, value in zip(layer.weights, old, strict=True):
+            assert np.abs(weight.numpy() - value).max() > 0
+    gan.save(tmp_path / "draw.keras")
+    restored = keras.saving.load_model(tmp_path / "draw.keras")
+    saved = restored.generator.get_layer("g_initial_state").weights[0].numpy()
+    np.testing.assert_array_equal(saved, layers[0].weights[0].numpy())
+
+
+def test_sigmoid_rnn_and_zero_states():
+    generator, discriminator = draw(cell="sigmoid", initial_state="zeros", **SMALL)
+    rnn = generator.get_layer("g_rnn")
+    assert rnn.cell.activation is keras.activations.sigmoid
+    names = [layer.name for layer in generator.layers]
+    assert "g_initial_state" not in names
+    hidden = keras.ops.convert_to_numpy(rnn(latents(2)))
+    assert hidden.min() > 0 and hidden.max() < 1  # a sigmoid's states
 
 
 def test_explicit_latents_replace_the_drawn_noise():
@@ -121,7 +152,7 @@ def test_rejects_unknown_cell():
         draw(cell="transformer", **{k: v for k, v in SMALL.items()})
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "sigmoid"])
 def test_generator_exports_with_builtin_ops(cell, tmp_path):
     generator, _ = draw(cell=cell, **SMALL)
     rng = np.random.default_rng(2)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from kgan.layers import ParametricSoftsign
+from kgan.layers import Maxout, ParametricSoftsign
 from kgan.models import GAN, dcgan, vanilla
 
 
@@ -197,6 +197,17 @@ def test_vanilla_shapes():
     assert discriminator.output_shape == (None, 1)
     assert sum(isinstance(la, ParametricSoftsign) for la in generator.layers) == 2
     assert sum(isinstance(la, ParametricSoftsign) for la in discriminator.layers) == 2
+
+
+def test_vanilla_maxout_discriminator():
+    _, discriminator = vanilla(maxout=True)
+    maxouts = [la for la in discriminator.layers if isinstance(la, Maxout)]
+    assert [(la.units, la.pieces) for la in maxouts] == [(240, 5), (240, 5)]
+    # 784 -> 240 x 5 pieces -> 240 x 5 -> 1
+    assert discriminator.count_params() == 785 * 1200 + 241 * 1200 + 241
+    assert not any(
+        isinstance(la, keras.layers.LeakyReLU) for la in discriminator.layers
+    )
 
 
 def test_network_bad_arguments():

@@ -210,11 +210,11 @@ def test_mirrored_strategy_option_trains(tmp_path):
     assert (tmp_path / "gan.keras").exists()
 
 
+DRAW_TINY = dict(batch_size=8, latent_dim=4, attention_n=3, draw_steps=2, rnn_units=8)
+
+
 def test_draw_run_starts_its_canvas_at_the_mean_image(tmp_path):
-    config = DrawConfig(
-        steps=4, sample_every=2, batch_size=8, latent_dim=4, attention_n=3,
-        draw_steps=2, rnn_units=8, eval_n=100,
-    )  # fmt: skip
+    config = DrawConfig(steps=4, sample_every=2, eval_n=100, c0="mean", **DRAW_TINY)
     assert (config.learning_rate, config.beta_1) == (3.75e-4, 0.75)
     run(get("draw"), config, tmp_path, verbose=0)
     generator = keras.saving.load_model(tmp_path / "generator.keras")
@@ -225,3 +225,43 @@ def test_draw_run_starts_its_canvas_at_the_mean_image(tmp_path):
     canvas = np.tanh(generator.get_layer("g_canvas").initial_canvas.numpy())
     assert np.abs(canvas - real.mean(axis=0)).mean() < 0.05
     assert np.corrcoef(canvas.ravel(), real.mean(axis=0).ravel())[0, 1] > 0.98
+
+
+def test_draw_recipe_options_reach_the_networks_and_optimizers():
+    recipe = get("draw")
+    default = DrawConfig(**DRAW_TINY)
+    assert (default.c0, default.initial_state, default.stabilisers) == (
+        "sample",
+        "learned",
+        True,
+    )
+    trainer = recipe.build(default, recipe.data(default))
+    assert trainer.g_optimizer.global_clipnorm == trainer.d_optimizer.global_clipnorm
+    assert trainer.g_optimizer.global_clipnorm == 10.0
+    reader = trainer.discriminator.get_layer("d_reader")
+    assert (reader.eps, reader.bounded, reader.initial_state) == (1e-4, True, "learned")
+    # "sample": each pixel of the canvas is some training digit's pixel, so
+    # MNIST's canvas is nearly all saturated ink or background.
+    canvas = np.tanh(trainer.generator.get_layer("g_canvas").initial_canvas.numpy())
+    assert np.mean(np.abs(canvas) > 0.9) > 0.9
+
+    bare = DrawConfig(
+        rnn_cell="sigmoid",
+        initial_state="zeros",
+        stabilisers=False,
+        global_clipnorm=None,
+        **DRAW_TINY,
+    )
+    trainer = recipe.build(bare, recipe.data(bare))
+    assert trainer.g_optimizer.global_clipnorm is None
+    reader = trainer.discriminator.get_layer("d_reader")
+    assert (reader.eps, reader.bounded, reader.cell) == (1e-8, False, "sigmoid")
+    assert reader.initial_states is None
+
+
+def test_gan_recipe_maxout_option():
+    recipe = get("gan")
+    config = VanillaConfig(maxout=True, **TINY)
+    trainer = recipe.build(config, recipe.data(config))
+    names = [layer.name for layer in trainer.discriminator.layers]
+    assert "d_maxout_0" in names and "d_act_0" not in names
