@@ -1,24 +1,33 @@
 """Reproduces the DRAW-attention GAN paper's experiments on MNIST.
 
-    python scripts/reproduce_draw.py                 # the paper's protocol
-    python scripts/reproduce_draw.py --epochs-scale 0.25   # a shorter one
-    python scripts/reproduce_draw.py --models draw_5x5 --epochs-scale 7.5 \
-        --runs runs/draw_long --results results/draw_paper_steps  # the paper's steps
+    python scripts/reproduce_draw.py                   # the paper's protocol
+    python scripts/reproduce_draw.py --models draw_5x5 # one model per sitting
+    python scripts/reproduce_draw.py --steps-scale 0.1 # a shorter protocol
 
 Kataoka, Matsubara and Uehara train a GAN whose generator writes the image
 in T = 6 attentive steps and whose discriminator reads it in 6 glimpses
-(N = 5, 256 LSTM units, z of 100 per step, batch 100, Adam 3.75e-4 with
-beta1 0.75, 49 epochs), ablate the grid to 4x4 (Adam 5e-4, beta1 0.9, 71
-epochs), compare with Goodfellow's MLP GAN (Adam 1e-3, beta1 0.5, 99
-epochs) and show what each step's z_t does. This script trains the three
-models (resumable, in `runs/draw/`), measures them with kgan's MNIST
-classifier (recognisability, mode coverage, Frechet distance) plus a
-sharpness measure, measures each z_t's influence, and writes
-`results/draw_mnist.json` and the figures `results/draw_*.png`.
+(N = 5, 256 units, z of 100 per step, batch 100, Adam 3.75e-4 with beta1
+0.75, 49 epochs), ablate the grid to 4x4 (Adam 5e-4, beta1 0.9, 71 epochs),
+compare with Goodfellow's MLP GAN (maxout discriminator; Adam 1e-3, beta1
+0.5, 99 epochs) and show what each step's z_t does. The paper's epochs are
+passes over 50,000 MNIST digits at batch 100: 24,500 / 35,500 / 49,500
+iterations. kgan embeds 8,000 training digits (see `kgan.data`), so the
+runs take the paper's number of iterations, not of epochs.
 
-Epochs are passes over kgan's MNIST training split (8,000 digits, see
-`kgan.data`), not the paper's 60,000, so a run has fewer steps than the
-paper's.
+The DRAW models run twice: with kgan's attention stabilisers (bounded log
+gamma and scales, filterbank eps 1e-4, attention weights N(0, 0.01), global
+gradient-norm clip 10; none is in the paper) and without them (`_bare`:
+eps 1e-8, unbounded exps, Glorot weights, no clip: kgan's first version).
+Both learn h_0 and start the canvas from a draw of each pixel's marginal,
+as the paper says. A run whose loss turns non-finite is recorded with its
+step, not retried.
+
+Each model is a resumable run folder (`runs/draw/<model>`); its record is
+written to `results/draw/<model>.json` when it finishes, and the summary
+(`results/draw_mnist.json`: classifier recognisability, mode coverage,
+Frechet distance, sharpness, each z_t's influence, the writes on the
+canvas) and the figures `results/draw_*.png` are rebuilt from the models
+finished so far.
 """
 
 import argparse
@@ -33,6 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from kgan.callbacks import NonFiniteLossError  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
 from kgan.images import (  # noqa: E402
     attention_steps_grid,
@@ -44,41 +54,43 @@ from kgan.plots import pyplot, save_figure  # noqa: E402
 from kgan.recipes import get  # noqa: E402
 from kgan.runs import finish  # noqa: E402
 
-TRAIN_IMAGES = 8000  # kgan's MNIST training split
+PAPER_TRAIN_IMAGES = 50000  # the paper's MNIST training digits
 BATCH_SIZE = 100
 LATENT_DIM = 100
 STEPS_T = 6
-# The paper's three models and their optimizer settings.
+# The paper's three models and their optimizer settings; the DRAW models
+# also without kgan's stabilisers.
+DRAW_5X5 = {"attention_n": 5, "learning_rate": 3.75e-4, "beta_1": 0.75, "epochs": 49}
+DRAW_4X4 = {"attention_n": 4, "learning_rate": 5e-4, "beta_1": 0.9, "epochs": 71}
+BARE = {"stabilisers": False, "global_clipnorm": None}
 MODELS = {
-    "draw_5x5": {
-        "model": "draw",
-        "attention_n": 5,
-        "learning_rate": 3.75e-4,
-        "beta_1": 0.75,
-        "epochs": 49,
+    "draw_5x5": {"model": "draw", **DRAW_5X5},
+    "draw_4x4": {"model": "draw", **DRAW_4X4},
+    "mlp_gan": {
+        "model": "gan",
+        "maxout": True,
+        "learning_rate": 1e-3,
+        "beta_1": 0.5,
+        "epochs": 99,
     },
-    "draw_4x4": {
-        "model": "draw",
-        "attention_n": 4,
-        "learning_rate": 5e-4,
-        "beta_1": 0.9,
-        "epochs": 71,
-    },
-    "mlp_gan": {"model": "gan", "learning_rate": 1e-3, "beta_1": 0.5, "epochs": 99},
+    "draw_5x5_bare": {"model": "draw", **DRAW_5X5, **BARE},
+    "draw_4x4_bare": {"model": "draw", **DRAW_4X4, **BARE},
 }
 LARGE_STD = 10000.0
 LARGE_STD_STEPS = (1, 3, 6)  # 1-based, as in the paper
 
 
 def run_steps(epochs, scale):
-    return max(1, int(round(epochs * scale * TRAIN_IMAGES / BATCH_SIZE)))
+    """The paper's iterations for `epochs` over its 50,000 digits, scaled."""
+    return max(1, int(round(epochs * scale * PAPER_TRAIN_IMAGES / BATCH_SIZE)))
 
 
-def run_model(name, args, out_root):
-    """Trains (or finishes) one model; returns its run folder and record."""
+def run_model(name, args, out_root, results):
+    """Trains (or finishes) one model; returns its record, also written to
+    `results/draw/<name>.json`."""
     settings = dict(MODELS[name])
     epochs = settings.pop("epochs")
-    steps = run_steps(epochs, args.epochs_scale)
+    steps = run_steps(epochs, args.steps_scale)
     out = out_root / name
     recipe = get(settings.pop("model"))
     if recipe.name == "draw":
@@ -94,20 +106,29 @@ def run_model(name, args, out_root):
         jit_compile=not args.no_xla,
         **settings,
     )
-    record_path = out / "record.json"
-    if not record_path.exists():
-        start = time.perf_counter()
+    record_path = results / "draw" / f"{name}.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        if record["steps"] == steps:
+            return record
+    start = time.perf_counter()
+    record = {"model": name, "steps": steps, "settings": MODELS[name]}
+    try:
         finish(recipe, config, out, verbose=args.verbose)
-        record = {
-            "model": name,
-            "epochs": epochs * args.epochs_scale,
-            "steps": steps,
-            "train_seconds": round(time.perf_counter() - start, 1),
-            **json.loads((out / "metrics.json").read_text()),
-        }
-        with atomic_path(record_path) as partial:
-            partial.write_text(json.dumps(record, indent=2) + "\n")
-    return out, json.loads(record_path.read_text())
+    except NonFiniteLossError as error:
+        record["diverged"] = str(error)
+    else:
+        record.update(json.loads((out / "metrics.json").read_text()))
+    summary = out / "run.json"
+    facts = json.loads(summary.read_text()) if summary.exists() else {}
+    record.update(
+        run=str(out),
+        train_seconds=facts.get("training_seconds"),
+        sitting_seconds=round(time.perf_counter() - start, 1),
+    )
+    with atomic_path(record_path) as partial:
+        partial.write_text(json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def sharpness(images):
@@ -195,10 +216,23 @@ def plot_conditions(images, title, path):
     save_figure(figure, path)
 
 
+def panels(count, width, height):
+    """A figure with `count` panels, at most 3 a row; returns it and them."""
+    plt = pyplot()
+    columns = min(3, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(width * columns, height * rows), squeeze=False
+    )
+    for axis in axes.ravel()[count:]:
+        axis.axis("off")
+    return figure, axes.ravel()[:count]
+
+
 def plot_samples(runs, path):
     plt = pyplot()
-    figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 5.3))
-    for axis, (name, run) in zip(np.atleast_1d(axes), runs.items(), strict=True):
+    figure, axes = panels(len(runs), 5, 5.3)
+    for axis, (name, run) in zip(axes, runs.items(), strict=True):
         axis.imshow(plt.imread(run / "samples" / "final.png"), cmap="gray")
         axis.set_title(name)
         axis.axis("off")
@@ -208,9 +242,8 @@ def plot_samples(runs, path):
 def plot_losses(runs, path):
     import csv
 
-    plt = pyplot()
-    figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 3.6))
-    for axis, (name, run) in zip(np.atleast_1d(axes), runs.items(), strict=True):
+    figure, axes = panels(len(runs), 5, 3.6)
+    for axis, (name, run) in zip(axes, runs.items(), strict=True):
         with open(run / "losses.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         steps = [int(r["step"]) for r in rows]
@@ -226,10 +259,11 @@ def plot_losses(runs, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--epochs-scale",
+        "--steps-scale",
         type=float,
         default=1.0,
-        help="multiplies every model's epochs (1: the paper's 49, 71 and 99)",
+        help="multiplies every model's iterations (1: the paper's 24,500, 35,500 "
+        "and 49,500)",
     )
     parser.add_argument(
         "--models",
@@ -249,8 +283,8 @@ def main(argv=None):
     parser.add_argument("--results", default="results", help="folder of the results")
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity")
     args = parser.parse_args(argv)
-    if not args.epochs_scale > 0:
-        parser.error(f"--epochs-scale must be positive. Received: {args.epochs_scale}")
+    if not args.steps_scale > 0:
+        parser.error(f"--steps-scale must be positive. Received: {args.steps_scale}")
 
     import keras
 
@@ -258,10 +292,22 @@ def main(argv=None):
     from kgan.metrics import Evaluator
 
     out_root, results = pathlib.Path(args.runs), pathlib.Path(args.results)
-    runs, records = {}, {}
     for name in args.models:
         print(f"== {name}", flush=True)
-        runs[name], records[name] = run_model(name, args, out_root)
+        run_model(name, args, out_root, results)
+    # The summary covers every model finished so far, in this or an
+    # earlier sitting, at this protocol's length.
+    records = {}
+    for name in MODELS:
+        path = results / "draw" / f"{name}.json"
+        if path.exists():
+            record = json.loads(path.read_text())
+            if record["steps"] == run_steps(MODELS[name]["epochs"], args.steps_scale):
+                records[name] = record
+    runs = {name: pathlib.Path(r["run"]) for name, r in records.items()}
+    trained = {
+        name: run for name, run in runs.items() if "diverged" not in records[name]
+    }
 
     # The held-out digits, measured like the samples, are the reference.
     held_out, _ = load_arrays("mnist", "test")
@@ -271,7 +317,7 @@ def main(argv=None):
         "sharpness": sharpness(held_out / 127.5 - 1.0),
     }
     probes = {}
-    for name, run in runs.items():
+    for name, run in trained.items():
         gan = keras.saving.load_model(run / "gan.keras")
         samples = gan.generate(args.eval_n, seed=args.seed)
         records[name]["sharpness"] = sharpness(samples)
@@ -298,21 +344,22 @@ def main(argv=None):
             "writes": write_statistics(gan, args.probe_n, args.seed),
             "z_conditions": conditions,
         }
-    plot_samples(runs, results / "draw_samples.png")
+    plot_samples(trained, results / "draw_samples.png")
     plot_losses(runs, results / "draw_losses.png")
 
     report = {
         "protocol": {
-            "train_images": TRAIN_IMAGES,
+            "train_images": load_arrays("mnist", "train")[0].shape[0],
+            "paper_train_images": PAPER_TRAIN_IMAGES,
             "batch_size": BATCH_SIZE,
-            "epochs_scale": args.epochs_scale,
+            "steps_scale": args.steps_scale,
             "latent_dim_per_step": LATENT_DIM,
             "steps_T": STEPS_T,
             "rnn_units": args.units,
             "seed": args.seed,
             "eval_n": args.eval_n,
             "probe_n": args.probe_n,
-            "models": {name: MODELS[name] for name in args.models},
+            "models": {name: MODELS[name] for name in records if name in MODELS},
             "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
         },
         "records": records,
@@ -332,6 +379,7 @@ TABLE = (
     ("frechet_distance", "Frechet distance", "{:.1f}"),
     ("swd_mean", "SWD x1e3", "{:.2f}"),
     ("sharpness", "sharpness (mean neighbour-pixel difference)", "{:.4f}"),
+    ("steps", "iterations", "{:,}"),
     ("train_seconds", "training time (s)", "{:.0f}"),
 )
 
@@ -345,7 +393,9 @@ def markdown_table(records):
     ]
     for key, label, form in TABLE:
         cells = [
-            form.format(records[name][key]) if key in records[name] else "-"
+            form.format(records[name][key])
+            if records[name].get(key) is not None
+            else ("diverged" if "diverged" in records[name] else "-")
             for name in names + ["real"]
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
