@@ -25,7 +25,8 @@ class Progress:
     Attributes:
         step: Generator updates so far.
         seconds: Training seconds so far: time inside `fit`, without
-            sampling, evaluation or checkpoints.
+            sampling, evaluation, checkpoints or the first step of each new
+            train function (its tracing and XLA compilation; see `run`).
         done: Progress in the recipe's unit (steps, or images for PGGAN).
         total: The recipe's total in that unit.
     """
@@ -65,6 +66,13 @@ def run(
     the recipe has an evaluator; at the end `generator.keras` (the sampled
     generator), the trainer (`recipe.trainer_file`) and `run.json`.
 
+    The training clock (`training_seconds`, the budget, the hook's
+    `Progress.seconds`) leaves out compilation: whenever the trainer needs a
+    new train function (the first chunk, after a resume, after each PGGAN
+    phase change), one step runs alone and is timed apart; `run.json` lists
+    these as `compiles` (segment, step, seconds) with their sum
+    `compile_seconds`.
+
     Args:
         recipe: A `kgan.recipes.Recipe`.
         config: Its config dataclass.
@@ -101,7 +109,13 @@ def run(
         data = dataset if isinstance(dataset, StepData) else DatasetData(dataset)
     trainer = recipe.build(config, data)
     checkpoint = Checkpoint(folder / "checkpoint")
-    counters = {"step": 0, "seconds": 0.0, "segment": None, "segment_start": 0}
+    counters = {
+        "step": 0,
+        "seconds": 0.0,
+        "segment": None,
+        "segment_start": 0,
+        "compiles": [],
+    }
     if resume and checkpoint.exists():
         counters.update(checkpoint.restore(trainer))
     step = global_step(trainer)
@@ -134,6 +148,11 @@ def run(
             counters.update(segment=segment.key, segment_start=step)
         intervals = (config.sample_every, config.checkpoint_every, config.eval_every)
         chunk = min(segment.steps, next_event(step, *intervals) - step)
+        # A new train function is traced (and compiled) in its first step:
+        # run that step alone and keep its time off the training clock.
+        compiling = getattr(trainer, "train_function", None) is None
+        if compiling:
+            chunk = 1
         stream = data.stream(segment, first_batch=step - counters["segment_start"])
         clock = time.perf_counter()
         trainer.fit(
@@ -144,7 +163,13 @@ def run(
             verbose=0,
             shuffle=False,
         )
-        counters["seconds"] += time.perf_counter() - clock
+        elapsed = time.perf_counter() - clock
+        if compiling:
+            counters["compiles"].append(
+                {"segment": segment.key, "step": step, "seconds": elapsed}
+            )
+        else:
+            counters["seconds"] += elapsed
         step = counters["step"] = global_step(trainer)
         if step % config.sample_every == 0:
             grid = _save_samples(
@@ -173,7 +198,13 @@ def run(
         _write_json(folder / "metrics.json", evaluator(trainer))
     _write_json(
         summary_path,
-        {"status": status, "step": step, "training_seconds": counters["seconds"]},
+        {
+            "status": status,
+            "step": step,
+            "training_seconds": counters["seconds"],
+            "compile_seconds": sum(c["seconds"] for c in counters["compiles"]),
+            "compiles": counters["compiles"],
+        },
     )
     if status == "finished":
         checkpoint.remove()
