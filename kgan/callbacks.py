@@ -87,8 +87,11 @@ class SampleGrid(keras.callbacks.Callback):
 class LossHistory(keras.callbacks.Callback):
     """Records every step's losses in a CSV file and plots them to a PNG.
 
-    Keras reports running means over the epoch; the value of step `b` is
-    recovered exactly as `(b + 1) * mean_b - b * mean_(b-1)`. On a resumed run
+    Keras reports running means over the epoch; this callback resets the
+    model's metrics before every step, so that the logs (its own rows and
+    those every later callback sees) are that step's values, whatever the
+    chunk of steps a `fit` call holds: a resumed run, chunked differently,
+    records the same values bit for bit. On a resumed run
     the rows after the restored step are dropped before appending. One
     instance may serve several `fit` calls in a row (the run loop trains in
     chunks): the later ones append.
@@ -119,21 +122,14 @@ class LossHistory(keras.callbacks.Callback):
         self._keys = [m.name for m in self.model.metrics]
         self._rewrite()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._previous = {}
+    def on_train_batch_begin(self, batch, logs=None):
+        for metric in self.model.metrics:
+            metric.reset_state()
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         row = {"step": float(global_step(self.model))}
-        for key in self._keys:
-            if key not in logs:
-                continue
-            mean = float(logs[key])
-            previous = self._previous.get(key)
-            row[key] = (
-                mean if previous is None else (batch + 1) * mean - batch * previous
-            )
-            self._previous[key] = mean
+        row.update({k: float(logs[k]) for k in self._keys if k in logs})
         self.rows.append(row)
         self._file.writerow(
             [_format(row.get(k, math.nan)) for k in ["step"] + self._keys]
