@@ -15,8 +15,15 @@ from kgan.plots import pyplot, save_figure
 
 
 def global_step(model):
-    """Generator updates made so far: survives BackupAndRestore and reloads."""
-    return int(keras.ops.convert_to_numpy(model.g_optimizer.iterations.value))
+    """Generator updates made so far: survives BackupAndRestore and reloads.
+
+    The trainer's own `generator_updates` counter if it has one (PGGAN,
+    whose optimizers restart at each phase), else the generator optimizer's
+    iterations."""
+    counter = getattr(model, "generator_updates", None)
+    if counter is None:
+        counter = model.g_optimizer.iterations
+    return int(keras.ops.convert_to_numpy(counter.value))
 
 
 def rows_until(csv_path, step):

@@ -18,9 +18,9 @@ The DRAW models run twice: with kgan's attention stabilisers (bounded log
 gamma and scales, filterbank eps 1e-4, attention weights N(0, 0.01), global
 gradient-norm clip 10; none is in the paper) and without them (`_bare`:
 eps 1e-8, unbounded exps, Glorot weights, no clip: kgan's first version).
-Both learn h_0 and start the canvas from a draw of each pixel's marginal,
-as the paper says. A run whose loss turns non-finite is recorded with its
-step, not retried.
+Both learn h_0, as the paper says, and start the canvas bias at each
+pixel's marginal mean (`DrawCanvas.initialize_from`). A run whose loss
+turns non-finite is recorded with its step, not retried.
 
 Each model is a resumable run folder (`runs/draw/<model>`); its record is
 written to `results/draw/<model>.json` when it finishes, and the summary

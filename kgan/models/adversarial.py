@@ -148,12 +148,17 @@ class AdversarialModel(keras.Model):
         """`(average, weight)` variable pairs that `update_ema` moves."""
         return zip(self.ema_generator.weights, self.generator.weights, strict=True)
 
+    def ema_decay(self):
+        """The decay of this step's moving-average update."""
+        return self.ema
+
     def update_ema(self):
         """One step of the moving average: trainable weights are averaged,
         the others (batch statistics) copied."""
+        decay = self.ema_decay()
         for average, weight in self.ema_pairs():
             if weight.trainable:
-                average.assign(self.ema * average + (1.0 - self.ema) * weight)
+                average.assign(decay * average + (1.0 - decay) * weight)
             else:
                 average.assign(weight)
 

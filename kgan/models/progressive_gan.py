@@ -40,6 +40,15 @@ class ProgressiveGAN(AdversarialModel):
         drift: Weight of the drift penalty. Defaults to 0.001.
         ema: Decay of the moving average of the generator used for samples,
             or `None`. Defaults to 0.999.
+        ema_warmup: Warm the average up at each level's start: the decay
+            is `min(ema, (1 + t) / (10 + t))` after `t` generator updates at
+            the level, so that a new level's average does not keep its
+            initial weights for thousands of steps (kgan's option; the
+            official code uses a constant decay). Defaults to `False`.
+        reset_optimizer_per_level: Zero both Adam optimizers' moments and
+            iteration counts whenever a phase (a fade-in or a stable level)
+            starts, as the official code's `reset_opt_for_new_lod=True`.
+            Defaults to `True`.
         seed: Integer seed of the train-step noise, or `None` for one from
             Keras' global seed.
         **kwargs: Base `keras.Model` keyword arguments such as `name`.
@@ -64,10 +73,14 @@ class ProgressiveGAN(AdversarialModel):
         gp_weight=10.0,
         drift=0.001,
         ema=0.999,
+        ema_warmup=False,
+        reset_optimizer_per_level=True,
         seed=None,
         **kwargs,
     ):
         super().__init__(ema=ema, seed=seed, **kwargs)
+        self.ema_warmup = bool(ema_warmup)
+        self.reset_optimizer_per_level = bool(reset_optimizer_per_level)
         for name, value in (("gp_weight", gp_weight), ("drift", drift)):
             if not value >= 0:
                 raise ValueError(
@@ -107,11 +120,26 @@ class ProgressiveGAN(AdversarialModel):
             trainable=False,
             name="images_shown",
         )
+        # Where the current phase and level began, saved with the model, so
+        # that a run resumed inside a phase does not start it again.
+        self.generator_updates = self._counter("generator_updates", "int64", 0)
+        self.phase_start = self._counter("phase_start", "float64", -1)
+        self.level_resolution = self._counter("level_resolution", "int64", 0)
+        self.level_start_update = self._counter("level_start_update", "int64", 0)
         self.track_losses("d_loss", "g_loss", "gp")
         self.set_phase(Phase(4, False, 0.0, float("inf")))
         self.built = True
 
     # ------------------------------------------------------------------ setup
+    def _counter(self, name, dtype, value):
+        return self.add_weight(
+            shape=(),
+            dtype=dtype,
+            initializer=keras.initializers.Constant(value),
+            trainable=False,
+            name=name,
+        )
+
     @staticmethod
     def default_optimizer(learning_rate=1e-3):
         """PGGAN's Adam: learning rate 1e-3, beta1 0, beta2 0.99, eps 1e-8."""
@@ -137,10 +165,29 @@ class ProgressiveGAN(AdversarialModel):
     def set_phase(self, phase):
         """Trains `phase.resolution` from now on, fading it in if `phase.fading`.
 
-        The next `fit` traces a new train function for this level.
+        The next `fit` traces a new train function for this level. A phase
+        that starts (not one resumed inside) resets the optimizers if
+        `reset_optimizer_per_level`, and a new resolution restarts the EMA
+        warm-up.
         """
         self.phase = phase
         self.train_function = None
+        if phase.start == float(self.phase_start.numpy()):
+            return  # the same phase, e.g. after a resume
+        self.phase_start.assign(phase.start)
+        if self.reset_optimizer_per_level and self.compiled:
+            for optimizer in (self.g_optimizer, self.d_optimizer):
+                reset_optimizer(optimizer)
+        if phase.resolution != int(self.level_resolution.numpy()):
+            self.level_resolution.assign(phase.resolution)
+            self.level_start_update.assign(self.generator_updates)
+
+    def ema_decay(self):
+        if not self.ema_warmup:
+            return self.ema
+        updates = self.generator_updates - self.level_start_update
+        t = tf.cast(updates, tf.float32)
+        return tf.minimum(tf.constant(self.ema, tf.float32), (1.0 + t) / (10.0 + t))
 
     # Methods, not properties: Keras saves the models that attributes hold,
     # and these change with the phase, so their layers would be saved under
@@ -235,6 +282,7 @@ class ProgressiveGAN(AdversarialModel):
         self.g_optimizer.apply(tape.gradient(g_loss, g_vars), g_vars)
         if self.ema_networks is not None:
             self.update_ema()
+        self.generator_updates.assign_add(1)
         self.images_shown.assign_add(tf.cast(batch, tf.float64))
 
         logs = self.record_losses(d_loss=d_loss, g_loss=g_loss, gp=tf.reduce_mean(gp))
@@ -254,5 +302,20 @@ class ProgressiveGAN(AdversarialModel):
     def get_config(self):
         config = super().get_config()
         config.update(self.networks.config)
-        config.update({"gp_weight": self.gp_weight, "drift": self.drift})
+        config.update(
+            {
+                "gp_weight": self.gp_weight,
+                "drift": self.drift,
+                "ema_warmup": self.ema_warmup,
+                "reset_optimizer_per_level": self.reset_optimizer_per_level,
+            }
+        )
         return config
+
+
+def reset_optimizer(optimizer):
+    """Zeros an optimizer's state (its iteration count and every slot, such
+    as Adam's moments), keeping its learning rate."""
+    for variable in optimizer.variables:
+        if variable.name != "learning_rate":
+            variable.assign(keras.ops.zeros_like(variable))

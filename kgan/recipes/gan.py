@@ -117,10 +117,10 @@ class DrawConfig(GANConfig):
     initial_state: Literal["learned", "zeros"] = option(
         "learned", "initial RNN states h_0: learned vectors (the paper) or zeros"
     )
-    c0: Literal["sample", "mean"] = option(
-        "sample",
-        "initial canvas: a draw from each pixel's training marginal (the paper's "
-        "wording) or the mean image",
+    c0: Literal["mean", "sample"] = option(
+        "mean",
+        "initial canvas bias from each pixel's training marginal: its mean "
+        "(the log-odds rule for biases) or one draw from it",
     )
     stabilisers: bool = option(
         True,

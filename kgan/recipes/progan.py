@@ -76,6 +76,14 @@ class ProgressiveConfig(RunConfig):
         above=0.0,
         below=1.0,
     )
+    ema_warmup: bool = option(
+        False,
+        "warm the average up at each level's start, decay min(ema, (1 + t) / "
+        "(10 + t)) (kgan's; the official decay is constant)",
+    )
+    reset_optimizer_per_level: bool = option(
+        True, "zero both Adams' state when a phase starts (the official code)"
+    )
     eval_n: int = option(2000, "images per SWD and MS-SSIM evaluation", minimum=2)
     sample_every: int = option(200, "steps between sample grids", minimum=1)
     checkpoint_every: int = option(200, "steps between checkpoints", minimum=1)
@@ -132,6 +140,8 @@ class ProgressiveRecipe(Recipe):
             gp_weight=config.gp_weight,
             drift=config.drift,
             ema=config.ema,
+            ema_warmup=config.ema_warmup,
+            reset_optimizer_per_level=config.reset_optimizer_per_level,
             seed=config.seed,
         )
         optimizer = ProgressiveGAN.default_optimizer
@@ -177,11 +187,17 @@ class ProgressiveRecipe(Recipe):
         key = f"{phase.resolution}px{' fade-in' if phase.fading else ''}"
         return self._segment(config, phase.resolution, steps, key)
 
-    def generate(self, config, trainer, n):
+    def generate(self, config, trainer, n, raw=False):
         """`n` images of the current level in [-1, 1], enlarged (nearest
-        neighbour) to the final resolution, as the paper shows them."""
+        neighbour) to the final resolution, as the paper shows them; from
+        the moving average, or the trained generator itself if `raw`."""
         self.sync_phase(config, trainer)
-        images = np.clip(trainer.generate(n, seed=config.seed), -1.0, 1.0)
+        if raw:
+            z = trainer.sample_inputs(n, config.seed)
+            images = trainer.level_generator().predict(z, batch_size=256, verbose=0)
+        else:
+            images = trainer.generate(n, seed=config.seed)
+        images = np.clip(images, -1.0, 1.0)
         factor = config.resolution // trainer.phase.resolution
         return images.repeat(factor, axis=1).repeat(factor, axis=2)
 
@@ -190,14 +206,20 @@ class ProgressiveRecipe(Recipe):
 
     def evaluator(self, config):
         """SWD per level and MS-SSIM against real images at the final
-        resolution; samples of lower levels are enlarged to it."""
+        resolution; samples of lower levels are enlarged to it. With a moving
+        average, the metrics are of its samples, and the trained
+        generator's follow with the prefix `raw_`."""
         images = scale_images(load_arrays(config.dataset, "train")[0][: config.eval_n])
         real = to_uint8(fit_to_resolution(images, config.resolution).numpy())
         evaluator = Evaluator(None, real=real, seed=config.seed)
 
         def evaluate(trainer):
             fake = to_uint8(self.generate(config, trainer, config.eval_n))
-            return {"resolution": trainer.phase.resolution, **evaluator(fake)}
+            metrics = {"resolution": trainer.phase.resolution, **evaluator(fake)}
+            if trainer.ema_networks is not None:
+                raw = to_uint8(self.generate(config, trainer, config.eval_n, raw=True))
+                metrics.update({f"raw_{k}": v for k, v in evaluator(raw).items()})
+            return metrics
 
         return evaluate
 

@@ -12,7 +12,7 @@ def test_initial_canvas_from_the_data_mean():
     images = np.clip(rng.normal(0.2, 0.3, size=(50, 12, 12, 1)), -1, 1)
     layer = DrawCanvas(3, (12, 12, 1))
     layer.build((None, 4, 16))
-    layer.initialize_from(images, mode="mean")
+    layer.initialize_from(images)  # "mean", the default
     np.testing.assert_allclose(
         np.tanh(layer.initial_canvas.numpy()), images.mean(axis=0), atol=1e-5
     )
@@ -27,7 +27,7 @@ def test_initial_canvas_sampled_from_each_pixel_marginal():
     images = rng.uniform(-0.9, 0.9, size=(40, 6, 7, 2))
     layer = DrawCanvas(2, (6, 7, 2))
     layer.build((None, 3, 5))
-    layer.initialize_from(images, seed=3)  # "sample", the default
+    layer.initialize_from(images, mode="sample", seed=3)
     canvas = np.tanh(layer.initial_canvas.numpy())
     # Every pixel is one of that pixel's training values...
     matches = np.abs(images - canvas[None]) < 1e-5
@@ -36,7 +36,7 @@ def test_initial_canvas_sampled_from_each_pixel_marginal():
     assert len(set(np.argmax(matches, axis=0).ravel())) > 20
     again = DrawCanvas(2, (6, 7, 2))
     again.build((None, 3, 5))
-    again.initialize_from(images, seed=3)
+    again.initialize_from(images, mode="sample", seed=3)
     np.testing.assert_array_equal(
         again.initial_canvas.numpy(), layer.initial_canvas.numpy()
     )

@@ -115,6 +115,73 @@ def test_ema_generator_lags_the_trained_one(gan):
     assert np.abs(np.asarray(trained) - np.asarray(averaged)).max() > 0
 
 
+def optimizer_state(optimizer):
+    return {
+        v.name: np.asarray(v.numpy())
+        for v in optimizer.variables
+        if v.name != "learning_rate"
+    }
+
+
+def test_a_new_phase_resets_both_optimizers(gan):
+    gan.set_phase(Phase(8, True, 0, 64))
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        assert int(optimizer.iterations.numpy()) == 2
+        assert any(np.abs(v).max() > 0 for v in optimizer_state(optimizer).values())
+    learning_rate = float(gan.g_optimizer.learning_rate.numpy())
+    gan.set_phase(Phase(8, False, 64, 128))  # the level turns stable
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        assert int(optimizer.iterations.numpy()) == 0
+        assert all(not np.any(v) for v in optimizer_state(optimizer).values())
+    assert float(gan.g_optimizer.learning_rate.numpy()) == learning_rate
+    # The generator updates go on counting, and training continues.
+    assert int(gan.generator_updates.numpy()) == 2
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations.numpy()) == 2
+    assert int(gan.generator_updates.numpy()) == 4
+
+
+def test_resuming_inside_a_phase_keeps_the_optimizers(gan):
+    phase = Phase(8, True, 0, 64)
+    gan.set_phase(phase)
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    before = optimizer_state(gan.g_optimizer)
+    gan.set_phase(phase)  # as after a resume: the phase already began
+    for name, value in optimizer_state(gan.g_optimizer).items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_no_reset_when_switched_off():
+    gan = ProgressiveGAN(**SMALL, ema=None, reset_optimizer_per_level=False)
+    gan.compile()
+    gan.set_phase(Phase(8, True, 0, 64))
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    gan.set_phase(Phase(8, False, 64, 128))
+    assert int(gan.g_optimizer.iterations.numpy()) == 2
+    assert gan.get_config()["reset_optimizer_per_level"] is False
+
+
+def test_ema_warmup_restarts_at_each_level():
+    gan = ProgressiveGAN(**SMALL, ema=0.999, ema_warmup=True)
+    gan.compile()
+    gan.set_phase(Phase(4, False, 0, 16))
+    assert float(gan.ema_decay()) == pytest.approx(0.1)  # t = 0: (1 + 0) / 10
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    assert float(gan.ema_decay()) == pytest.approx(3 / 12)  # t = 2
+    gan.set_phase(Phase(8, True, 16, 32))  # a new level: t starts again
+    assert float(gan.ema_decay()) == pytest.approx(0.1)
+    gan.fit(real_images(16), batch_size=8, epochs=1, verbose=0)
+    gan.set_phase(Phase(8, False, 32, 64))  # the same level, stable: t goes on
+    assert float(gan.ema_decay()) == pytest.approx(3 / 12)
+    # With t large the decay is the configured one.
+    gan.generator_updates.assign(10**6)
+    assert float(gan.ema_decay()) == pytest.approx(0.999)
+    # Without warm-up the decay is constant, and a decay of 0.1 moves the
+    # average nearly onto the trained weights in one step.
+    assert ProgressiveGAN(**SMALL, ema=0.999).ema_decay() == 0.999
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="Received: ema=1.0"):
         ProgressiveGAN(**SMALL, ema=1.0)

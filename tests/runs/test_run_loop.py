@@ -102,9 +102,9 @@ def test_step_data_serves_every_example_once_an_epoch():
 
 def test_a_resumed_run_continues_exactly(tmp_path):
     # Stopped by the budget after its first chunk (the lone compiling step),
-    # then resumed from the checkpoint: every step's losses equal an uninterrupted run's, bit for
-    # bit. (All models, across processes after a SIGKILL:
-    # tests/cli/test_train_command.py.)
+    # then resumed from the checkpoint: every step's losses equal an
+    # uninterrupted run's, bit for bit. (All models, across processes after
+    # a SIGKILL: tests/cli/test_train_command.py.)
     recipe = get("dcgan")
     config = DCGANConfig(
         steps=12, sample_every=4, checkpoint_every=4, width=0.125, **TINY
@@ -219,7 +219,7 @@ DRAW_TINY = dict(batch_size=8, latent_dim=4, attention_n=3, draw_steps=2, rnn_un
 
 
 def test_draw_run_starts_its_canvas_at_the_mean_image(tmp_path):
-    config = DrawConfig(steps=4, sample_every=2, eval_n=100, c0="mean", **DRAW_TINY)
+    config = DrawConfig(steps=4, sample_every=2, eval_n=100, **DRAW_TINY)
     assert (config.learning_rate, config.beta_1) == (3.75e-4, 0.75)
     run(get("draw"), config, tmp_path, verbose=0)
     generator = keras.saving.load_model(tmp_path / "generator.keras")
@@ -236,7 +236,7 @@ def test_draw_recipe_options_reach_the_networks_and_optimizers():
     recipe = get("draw")
     default = DrawConfig(**DRAW_TINY)
     assert (default.c0, default.initial_state, default.stabilisers) == (
-        "sample",
+        "mean",
         "learned",
         True,
     )
@@ -245,12 +245,9 @@ def test_draw_recipe_options_reach_the_networks_and_optimizers():
     assert trainer.g_optimizer.global_clipnorm == 10.0
     reader = trainer.discriminator.get_layer("d_reader")
     assert (reader.eps, reader.bounded, reader.initial_state) == (1e-4, True, "learned")
-    # "sample": each pixel of the canvas is some training digit's pixel, so
-    # MNIST's canvas is nearly all saturated ink or background.
-    canvas = np.tanh(trainer.generator.get_layer("g_canvas").initial_canvas.numpy())
-    assert np.mean(np.abs(canvas) > 0.9) > 0.9
 
     bare = DrawConfig(
+        c0="sample",
         rnn_cell="sigmoid",
         initial_state="zeros",
         stabilisers=False,
@@ -262,6 +259,10 @@ def test_draw_recipe_options_reach_the_networks_and_optimizers():
     reader = trainer.discriminator.get_layer("d_reader")
     assert (reader.eps, reader.bounded, reader.cell) == (1e-8, False, "sigmoid")
     assert reader.initial_states is None
+    # "sample": each pixel of the canvas is some training digit's pixel, so
+    # MNIST's canvas is nearly all saturated ink or background.
+    canvas = np.tanh(trainer.generator.get_layer("g_canvas").initial_canvas.numpy())
+    assert np.mean(np.abs(canvas) > 0.9) > 0.9
 
 
 def test_gan_recipe_maxout_option():
