@@ -8,6 +8,8 @@ from keras import layers
 from kgan.layers import Maxout, ParametricSoftsign
 
 ACTIVATIONS = ("lrelu", "psf")
+INITIALIZERS = ("glorot", "dcgan")
+PSF_LAYERS = ("all", "most")
 DCGAN_SIZES = {28: 7, 32: 4, 64: 4}  # image size -> size of the first feature map
 
 
@@ -102,6 +104,8 @@ def dcgan(
     base_filters=64,
     synchronized_batchnorm=False,
     refine_layers=0,
+    initializer="glorot",
+    psf_layers="all",
 ):
     """Radford et al.'s DCGAN for 28x28, 32x32 and 64x64 images.
 
@@ -125,6 +129,14 @@ def dcgan(
             the output's, before each upsampling. `0` (default) is
             Radford's generator; at 28 px its two layers leave the digits
             less recognisable, and `kgan train` uses `1`.
+        initializer: `"glorot"` (default, Keras's Glorot uniform) or
+            `"dcgan"`: every convolution and dense kernel from N(0, 0.02), as
+            Radford et al. (BatchNorm keeps gamma 1, beta 0).
+        psf_layers: With `activation="psf"`: `"all"` hidden activations are
+            PSF, or `"most"`: the discriminator's first activation and the
+            generator's projection stay LeakyReLU(0.2), the two that see the
+            raw image and the raw latent (kgan's reading of the PSF paper's
+            "most of the activations").
 
     Returns:
         `(generator, discriminator)`, two functional Keras models.
@@ -147,7 +159,22 @@ def dcgan(
         )
     if not width > 0:
         raise ValueError(f"`width` must be positive. Received: width={width}")
+    for name, value, choices in (
+        ("initializer", initializer, INITIALIZERS),
+        ("psf_layers", psf_layers, PSF_LAYERS),
+    ):
+        if value not in choices:
+            raise ValueError(
+                f"Unknown {name}. Expected one of {choices}. Received: {name}={value!r}"
+            )
     hidden_activation(activation)
+    kernel = (
+        keras.initializers.RandomNormal(stddev=0.02)
+        if initializer == "dcgan"
+        else "glorot_uniform"
+    )
+    # The layers that "most" keeps as LeakyReLU.
+    edge = "lrelu" if psf_layers == "most" else activation
     start = DCGAN_SIZES[size]
     upsamplings = int(math.log2(size // start))
     filters = [
@@ -160,14 +187,25 @@ def dcgan(
         )
 
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(start * start * filters[-1], use_bias=False, name="g_project")(z)
+    x = layers.Dense(
+        start * start * filters[-1],
+        use_bias=False,
+        kernel_initializer=kernel,
+        name="g_project",
+    )(z)
     x = norm("g_project_bn")(x)
-    x = hidden_activation(activation, "g_project_act")(x)
+    x = hidden_activation(edge, "g_project_act")(x)
     x = layers.Reshape((start, start, filters[-1]), name="g_reshape")(x)
 
     def deconv(x, f, strides, name):
         x = layers.Conv2DTranspose(
-            f, 4, strides=strides, padding="same", use_bias=False, name=name
+            f,
+            4,
+            strides=strides,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=kernel,
+            name=name,
         )(x)
         x = norm(f"{name}_bn")(x)
         return hidden_activation(activation, f"{name}_act")(x)
@@ -181,7 +219,13 @@ def dcgan(
     for j in range(refine_layers):
         x = deconv(x, current, 1, f"g_refine_{len(filters) - 1}_{j}")
     image = layers.Conv2DTranspose(
-        channels, 4, strides=2, padding="same", activation="tanh", name="g_out"
+        channels,
+        4,
+        strides=2,
+        padding="same",
+        activation="tanh",
+        kernel_initializer=kernel,
+        name="g_out",
     )(x)
     generator = keras.Model(z, image, name="dcgan_generator")
 
@@ -189,12 +233,18 @@ def dcgan(
     x = image_in
     for i, f in enumerate(filters):
         x = layers.Conv2D(
-            f, 4, strides=2, padding="same", use_bias=i == 0, name=f"d_conv_{i}"
+            f,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=i == 0,
+            kernel_initializer=kernel,
+            name=f"d_conv_{i}",
         )(x)
         if i > 0:
             x = norm(f"d_conv_{i}_bn")(x)
-        x = hidden_activation(activation, f"d_conv_{i}_act")(x)
+        x = hidden_activation(edge if i == 0 else activation, f"d_conv_{i}_act")(x)
     x = layers.Flatten(name="d_flatten")(x)
-    logit = layers.Dense(1, name="d_logit")(x)
+    logit = layers.Dense(1, kernel_initializer=kernel, name="d_logit")(x)
     discriminator = keras.Model(image_in, logit, name="dcgan_discriminator")
     return generator, discriminator

@@ -94,6 +94,14 @@ class DCGANConfig(ActivationConfig):
         "resolution (0: Radford's generator)",
         minimum=0,
     )
+    initializer: Literal["glorot", "dcgan"] = option(
+        "glorot", "kernel initializer: Glorot uniform, or N(0, 0.02) as Radford"
+    )
+    psf_layers: Literal["all", "most"] = option(
+        "all",
+        "with --activation psf: every hidden activation, or all but D's first "
+        "and G's projection (kept LReLU)",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,6 +278,8 @@ class DCGANRecipe(GANRecipe):
             latent_dim=config.latent_dim,
             width=config.width,
             refine_layers=config.refine_layers,
+            initializer=config.initializer,
+            psf_layers=config.psf_layers,
             activation=config.activation,
             synchronized_batchnorm=config.strategy is not None,
         )

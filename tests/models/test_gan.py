@@ -199,6 +199,49 @@ def test_vanilla_shapes():
     assert sum(isinstance(la, ParametricSoftsign) for la in discriminator.layers) == 2
 
 
+def test_dcgan_initializer_draws_from_radfords_normal():
+    keras.utils.set_random_seed(0)
+    generator, discriminator = dcgan(initializer="dcgan", width=0.5)
+    kernels = [
+        layer.kernel.numpy().ravel()
+        for model in (generator, discriminator)
+        for layer in model.layers
+        if hasattr(layer, "kernel")
+    ]
+    assert len(kernels) == 6  # projection, 2 deconvolutions, 2 convs, logit
+    values = np.concatenate(kernels)
+    assert abs(values.mean()) < 1e-3 and abs(values.std() - 0.02) < 1e-3
+    glorot, _ = dcgan(width=0.5)
+    assert abs(glorot.get_layer("g_out").kernel.numpy().std() - 0.02) > 0.005
+    with pytest.raises(ValueError, match="Received: initializer='he'"):
+        dcgan(initializer="he")
+
+
+def test_dcgan_psf_on_most_layers_keeps_the_edges_lrelu():
+    generator, discriminator = dcgan(activation="psf", psf_layers="most")
+    lrelu = {
+        layer.name
+        for model in (generator, discriminator)
+        for layer in model.layers
+        if isinstance(layer, keras.layers.LeakyReLU)
+    }
+    assert lrelu == {"g_project_act", "d_conv_0_act"}
+    psf = [
+        la
+        for la in generator.layers + discriminator.layers
+        if isinstance(la, ParametricSoftsign)
+    ]
+    everywhere, critic = dcgan(activation="psf")
+    psf_all = [
+        la
+        for la in everywhere.layers + critic.layers
+        if isinstance(la, ParametricSoftsign)
+    ]
+    assert len(psf) == len(psf_all) - 2
+    with pytest.raises(ValueError, match="Received: psf_layers='some'"):
+        dcgan(psf_layers="some")
+
+
 def test_vanilla_maxout_discriminator():
     _, discriminator = vanilla(maxout=True)
     maxouts = [la for la in discriminator.layers if isinstance(la, Maxout)]
