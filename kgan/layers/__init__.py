@@ -1,5 +1,5 @@
-"""Layers of kgan: activations (PSF, maxout), gates, padding, DRAW attention
-and the PGGAN blocks."""
+"""Layers of kgan: activations (PSF, maxout), gates, padding, DRAW attention,
+SAGAN self-attention and the PGGAN blocks."""
 
 from kgan.layers.draw_attention import DrawRead, DrawWrite, draw_filterbank
 from kgan.layers.draw_recurrent import DrawCanvas, DrawReader
@@ -12,6 +12,7 @@ from kgan.layers.parametric_softsign import ParametricSoftsign
 from kgan.layers.pixel_normalization import PixelNormalization
 from kgan.layers.reflection_padding import ReflectionPadding2D
 from kgan.layers.scaling_gate import ScalingGate
+from kgan.layers.self_attention import SelfAttention2D
 
 __all__ = [
     "DrawCanvas",
@@ -28,5 +29,6 @@ __all__ = [
     "PixelNormalization",
     "ReflectionPadding2D",
     "ScalingGate",
+    "SelfAttention2D",
     "draw_filterbank",
 ]

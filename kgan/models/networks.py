@@ -5,7 +5,7 @@ import math
 import keras
 from keras import layers
 
-from kgan.layers import Maxout, ParametricSoftsign
+from kgan.layers import Maxout, ParametricSoftsign, SelfAttention2D
 
 ACTIVATIONS = ("lrelu", "psf")
 INITIALIZERS = ("glorot", "dcgan")
@@ -106,6 +106,8 @@ def dcgan(
     refine_layers=0,
     initializer="glorot",
     psf_layers="all",
+    attention_at=None,
+    spectral_norm=False,
 ):
     """Radford et al.'s DCGAN for 28x28, 32x32 and 64x64 images.
 
@@ -137,6 +139,14 @@ def dcgan(
             generator's projection stay LeakyReLU(0.2), the two that see the
             raw image and the raw latent (kgan's reading of the PSF paper's
             "most of the activations").
+        attention_at: A feature-map size (e.g. 14 at 28 px, 16 at 32 px)
+            at which both networks get a `SelfAttention2D` layer, after the
+            generator's layer that makes maps of that size and after the
+            discriminator's convolution that does; `None` (default): none.
+        spectral_norm: Wrap every convolution and dense layer of both
+            networks in `keras.layers.SpectralNormalization`, as SAGAN (the
+            generator keeps its BatchNorm). The wrappers are named
+            `<layer>_sn`.
 
     Returns:
         `(generator, discriminator)`, two functional Keras models.
@@ -168,11 +178,30 @@ def dcgan(
                 f"Unknown {name}. Expected one of {choices}. Received: {name}={value!r}"
             )
     hidden_activation(activation)
+    start = DCGAN_SIZES[size]
+    upsamplings = int(math.log2(size // start))
+    sizes = [start * 2**i for i in range(upsamplings)]  # G's maps, D's reversed
+    if attention_at is not None and attention_at not in sizes:
+        raise ValueError(
+            f"`attention_at` must be a feature-map size of the {size} px networks, "
+            f"one of {sizes}. Received: attention_at={attention_at!r}"
+        )
     kernel = (
         keras.initializers.RandomNormal(stddev=0.02)
         if initializer == "dcgan"
         else "glorot_uniform"
     )
+
+    def weighted(layer):
+        if not spectral_norm:
+            return layer
+        return layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
+
+    def attend(x, map_size, prefix):
+        if map_size != attention_at:
+            return x
+        return SelfAttention2D(name=f"{prefix}_attention_{map_size}")(x)
+
     # The layers that "most" keeps as LeakyReLU.
     edge = "lrelu" if psf_layers == "most" else activation
     start = DCGAN_SIZES[size]
@@ -187,25 +216,30 @@ def dcgan(
         )
 
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(
-        start * start * filters[-1],
-        use_bias=False,
-        kernel_initializer=kernel,
-        name="g_project",
+    x = weighted(
+        layers.Dense(
+            start * start * filters[-1],
+            use_bias=False,
+            kernel_initializer=kernel,
+            name="g_project",
+        )
     )(z)
     x = norm("g_project_bn")(x)
     x = hidden_activation(edge, "g_project_act")(x)
     x = layers.Reshape((start, start, filters[-1]), name="g_reshape")(x)
+    x = attend(x, start, "g")
 
     def deconv(x, f, strides, name):
-        x = layers.Conv2DTranspose(
-            f,
-            4,
-            strides=strides,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=kernel,
-            name=name,
+        x = weighted(
+            layers.Conv2DTranspose(
+                f,
+                4,
+                strides=strides,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=kernel,
+                name=name,
+            )
         )(x)
         x = norm(f"{name}_bn")(x)
         return hidden_activation(activation, f"{name}_act")(x)
@@ -215,36 +249,42 @@ def dcgan(
         for j in range(refine_layers):
             x = deconv(x, current, 1, f"g_refine_{i}_{j}")
         x = deconv(x, f, 2, f"g_deconv_{i}")
+        x = attend(x, sizes[i + 1], "g")
         current = f
     for j in range(refine_layers):
         x = deconv(x, current, 1, f"g_refine_{len(filters) - 1}_{j}")
-    image = layers.Conv2DTranspose(
-        channels,
-        4,
-        strides=2,
-        padding="same",
-        activation="tanh",
-        kernel_initializer=kernel,
-        name="g_out",
+    image = weighted(
+        layers.Conv2DTranspose(
+            channels,
+            4,
+            strides=2,
+            padding="same",
+            activation="tanh",
+            kernel_initializer=kernel,
+            name="g_out",
+        )
     )(x)
     generator = keras.Model(z, image, name="dcgan_generator")
 
     image_in = keras.Input(image_shape, name="image")
     x = image_in
     for i, f in enumerate(filters):
-        x = layers.Conv2D(
-            f,
-            4,
-            strides=2,
-            padding="same",
-            use_bias=i == 0,
-            kernel_initializer=kernel,
-            name=f"d_conv_{i}",
+        x = weighted(
+            layers.Conv2D(
+                f,
+                4,
+                strides=2,
+                padding="same",
+                use_bias=i == 0,
+                kernel_initializer=kernel,
+                name=f"d_conv_{i}",
+            )
         )(x)
         if i > 0:
             x = norm(f"d_conv_{i}_bn")(x)
         x = hidden_activation(edge if i == 0 else activation, f"d_conv_{i}_act")(x)
+        x = attend(x, size // 2 ** (i + 1), "d")
     x = layers.Flatten(name="d_flatten")(x)
-    logit = layers.Dense(1, kernel_initializer=kernel, name="d_logit")(x)
+    logit = weighted(layers.Dense(1, kernel_initializer=kernel, name="d_logit"))(x)
     discriminator = keras.Model(image_in, logit, name="dcgan_discriminator")
     return generator, discriminator

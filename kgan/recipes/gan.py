@@ -97,6 +97,15 @@ class DCGANConfig(ActivationConfig):
     initializer: Literal["glorot", "dcgan"] = option(
         "glorot", "kernel initializer: Glorot uniform, or N(0, 0.02) as Radford"
     )
+    attention_at: int | None = option(
+        None,
+        "feature-map size at which both networks get SAGAN's self-attention "
+        "(e.g. 14 at 28 px; none: no attention)",
+        minimum=1,
+    )
+    spectral_norm: bool = option(
+        False, "spectral normalization of every conv and dense layer, as SAGAN"
+    )
     psf_layers: Literal["all", "most"] = option(
         "all",
         "with --activation psf: every hidden activation, or all but D's first "
@@ -280,6 +289,8 @@ class DCGANRecipe(GANRecipe):
             refine_layers=config.refine_layers,
             initializer=config.initializer,
             psf_layers=config.psf_layers,
+            attention_at=config.attention_at,
+            spectral_norm=config.spectral_norm,
             activation=config.activation,
             synchronized_batchnorm=config.strategy is not None,
         )

@@ -5,6 +5,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from keras.layers import SpectralNormalization
 
 from kgan.layers import Maxout, ParametricSoftsign
 from kgan.models import GAN, dcgan, vanilla
@@ -240,6 +241,27 @@ def test_dcgan_psf_on_most_layers_keeps_the_edges_lrelu():
     assert len(psf) == len(psf_all) - 2
     with pytest.raises(ValueError, match="Received: psf_layers='some'"):
         dcgan(psf_layers="some")
+
+
+@pytest.mark.parametrize("size, at", [(28, 14), (32, 8)])
+def test_dcgan_self_attention_and_spectral_norm_train(size, at):
+    generator, discriminator = dcgan(
+        image_shape=(size, size, 1), width=0.125, attention_at=at, spectral_norm=True
+    )
+    for model, prefix in ((generator, "g"), (discriminator, "d")):
+        attention = model.get_layer(f"{prefix}_attention_{at}")
+        assert attention.output.shape[1:3] == (at, at)
+        wrapped = [la for la in model.layers if isinstance(la, SpectralNormalization)]
+        assert wrapped and all(la.name.endswith("_sn") for la in wrapped)
+    gan = GAN(generator, discriminator, latent_dim=100)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    real = np.random.default_rng(0).uniform(-1, 1, (8, size, size, 1))
+    history = gan.fit(real.astype("float32"), batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][0])
+    # gamma starts at 0 and learns.
+    assert float(generator.get_layer(f"g_attention_{at}").gamma.numpy()) != 0
+    with pytest.raises(ValueError, match="Received: attention_at=5"):
+        dcgan(attention_at=5)
 
 
 def test_vanilla_maxout_discriminator():
