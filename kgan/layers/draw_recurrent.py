@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from kgan.layers.checks import check_positive
 from kgan.layers.draw_attention import FILTERBANK_EPS, DrawRead, DrawWrite
 from kgan.layers.learned_state import LearnedInitialState
 
@@ -294,11 +295,3 @@ class DrawReader(keras.layers.Layer):
             }
         )
         return config
-
-
-def check_positive(**values):
-    for name, value in values.items():
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(
-                f"`{name}` must be a positive integer. Received: {name}={value!r}"
-            )

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kgan.layers.checks import check_positive
+
 
 @keras.saving.register_keras_serializable(package="kgan")
 class LearnedInitialState(keras.layers.Layer):
@@ -34,11 +36,7 @@ class LearnedInitialState(keras.layers.Layer):
 
     def __init__(self, units, count=1, initializer="random_normal", **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("units", units), ("count", count)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. Received: {name}={value!r}"
-                )
+        check_positive(units=units, count=count)
         self.units = units
         self.count = count
         self.initializer = keras.initializers.get(initializer)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kgan.layers.checks import check_positive
+
 
 @keras.saving.register_keras_serializable(package="kgan")
 class Maxout(keras.layers.Layer):
@@ -33,11 +35,7 @@ class Maxout(keras.layers.Layer):
 
     def __init__(self, units, pieces, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("units", units), ("pieces", pieces)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. Received: {name}={value!r}"
-                )
+        check_positive(units=units, pieces=pieces)
         self.units = units
         self.pieces = pieces
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from kgan.layers.checks import check_positive
 from kgan.layers.draw_attention import FILTERBANK_EPS
 from kgan.layers.draw_recurrent import (
     CELLS,
@@ -12,7 +13,6 @@ from kgan.layers.draw_recurrent import (
     DrawReader,
     check_cell,
     check_initial_state,
-    check_positive,
     state_count,
 )
 from kgan.layers.learned_state import LearnedInitialState

@@ -6,6 +6,7 @@ import math
 import keras
 from keras import layers
 
+from kgan.layers.checks import check_positive
 from kgan.layers.reflection_padding import ReflectionPadding2D
 from kgan.models.networks import check_power_of_two
 
@@ -17,14 +18,6 @@ def _init():
     the network is built: one made at import would take its seed before
     `keras.utils.set_random_seed`, and a seeded run would not repeat."""
     return keras.initializers.RandomNormal(0.0, 0.02)
-
-
-def _check_positive(**values):
-    for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"`{name}` must be a positive integer. Received: {name}={value!r}"
-            )
 
 
 def unet_generator(
@@ -70,7 +63,7 @@ def unet_generator(
           Adversarial Networks", CVPR 2017.
     """
     check_power_of_two("image_size", image_size)
-    _check_positive(
+    check_positive(
         condition_channels=condition_channels,
         image_channels=image_channels,
         filters=filters,
@@ -174,7 +167,7 @@ def resnet_generator(
             "`image_size` must be a multiple of 4 of at least 8. "
             f"Received: image_size={image_size!r}"
         )
-    _check_positive(
+    check_positive(
         condition_channels=condition_channels,
         image_channels=image_channels,
         filters=filters,
@@ -250,7 +243,7 @@ def patch_discriminator(
         `(batch, size / 2**downsamplings, size / 2**downsamplings, 1)`.
     """
     check_power_of_two("image_size", image_size)
-    _check_positive(
+    check_positive(
         condition_channels=condition_channels,
         image_channels=image_channels,
         filters=filters,
