@@ -30,10 +30,14 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=50, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--fmap-base", type=int, default=1024)
+    parser.add_argument("--fmap-max", type=int, default=128)
     parser.add_argument("--out", default="results/pggan_level_cost.json")
     args = parser.parse_args(argv)
 
-    gan = ProgressiveGAN(resolution=32, channels=1)
+    gan = ProgressiveGAN(
+        resolution=32, channels=1, fmap_base=args.fmap_base, fmap_max=args.fmap_max
+    )
     gan.compile(jit_compile=True)
     rng = np.random.default_rng(0)
     phases = [Phase(r, False, 0, float("inf")) for r in gan.networks.levels]
@@ -60,8 +64,10 @@ def main(argv=None):
 
     ms = {key(p): 1e3 * float(np.median(v)) for p, v in seconds.items()}
     report = {
-        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
+        "machine": f"{platform.machine()} CPU, {len(os.sched_getaffinity(0))} cores",
         "batch_size": args.batch_size,
+        "fmap_base": args.fmap_base,
+        "fmap_max": args.fmap_max,
         "steps_per_round": args.steps,
         "rounds": args.rounds,
         "ms_per_step": ms,
