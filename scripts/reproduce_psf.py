@@ -1,21 +1,29 @@
 """Reproduces the PSF paper's comparison: DCGAN with LeakyReLU vs with PSF.
 
     python scripts/reproduce_psf.py                      # MNIST + Fashion-MNIST
-    python scripts/reproduce_psf.py --steps 3000         # a shorter protocol
+    python scripts/reproduce_psf.py --width 0.5          # narrower than Radford's
     python scripts/reproduce_psf.py --cifar              # CIFAR-10 automobiles
 
 The paper (Takinami, Tsunoda, Mitsui) trains DCGAN for 20,000 iterations on
 MNIST and for 181 epochs (batch 32) on the 5,000 CIFAR-10 automobiles, and
-compares LReLU with PSF hidden activations. For every dataset, activation
-and seed this script trains one run (resumable, in `runs/psf/`) and records
-its Frechet distance, KID, mode coverage, D-loss volatility (standard
-deviation over the last 20% of steps) and every PSF alpha over time; then it
-writes `results/psf_<dataset>.json` and the figures `results/psf_<dataset>_*.png`.
+compares LReLU with PSF in most hidden activations. The networks here are
+Radford's: N(0, 0.02) kernels, no refine layers, and by default the filter
+counts of Radford's generator from its 1024-filter projection down (at 28
+px 7x7x1024 and 14x14x512, `--width 8`; at 32 px 4x4x1024, 8x8x512 and
+16x16x256, `--width 4`). For every seed, dataset and activation this script
+trains one run (resumable, in `runs/psf/`) and writes its record
+`results/psf/<dataset>_<activation>_seed<n>.json` when it ends: Frechet
+distance, KID, mode coverage, SWD, MS-SSIM, D-loss volatility (standard
+deviation over the last 20% of steps), every PSF alpha over time and, every
+2,000 iterations, the class histogram of 10,000 samples. The summary
+`results/psf_<dataset>.json` and the figures `results/psf_<dataset>_*.png`
+are rebuilt from the finished records.
 """
 
 import argparse
 import csv
 import json
+import math
 import os
 import pathlib
 import platform
@@ -35,6 +43,9 @@ from kgan.runs import finish  # noqa: E402
 ACTIVATIONS = ("lrelu", "psf")
 PAPER_STEPS = 20000
 CIFAR = {"classes": [1], "batch_size": 32, "epochs": 181, "images": 5000}
+CIFAR_STEPS = CIFAR["epochs"] * CIFAR["images"] // CIFAR["batch_size"]
+# kgan's DCGAN width with Radford's filters (1024 in the projection), per size.
+RADFORD_WIDTH = {28: 8.0, 32: 4.0}
 # Metrics summarised as mean and spread over seeds, with the better direction.
 SUMMARY = {
     "frechet_distance": "lower",
@@ -60,17 +71,42 @@ def loss_volatility(rows, key="d_loss", tail=0.2):
     return float(np.std(values[-max(2, int(round(tail * len(values)))) :]))
 
 
-def run_one(dataset, activation, seed, args, out_root):
-    """Trains (or finishes) one run and returns its record."""
-    out = out_root / f"{dataset}_{activation}_seed{seed}"
-    steps = args.steps
+def radford_width(dataset):
+    """The width at which kgan's DCGAN has Radford's filter counts."""
+    return RADFORD_WIDTH[32 if dataset == "cifar10" else 28]
+
+
+def protocol(dataset, args):
+    """The settings that make runs comparable; records of other settings
+    are left out of a summary."""
+    cifar = dataset == "cifar10"
+    return {
+        "steps": (args.cifar_steps or CIFAR_STEPS) if cifar else args.steps,
+        "paper_steps": CIFAR_STEPS if cifar else PAPER_STEPS,
+        "batch_size": CIFAR["batch_size"] if cifar else args.batch_size,
+        "width": args.width or radford_width(dataset),
+        "initializer": args.initializer,
+        "psf_layers": args.psf_layers,
+        "history_every": args.history_every,
+        "eval_n": args.eval_n,
+    }
+
+
+def run_one(dataset, activation, seed, args):
+    """Trains (or finishes) one run; returns its record, also written to
+    `results/psf/<dataset>_<activation>_seed<seed>.json`."""
+    settings = protocol(dataset, args)
+    name = f"{dataset}_{activation}_seed{seed}"
+    record_path = pathlib.Path(args.results) / "psf" / f"{name}.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        if record["protocol"] == settings:
+            return record
+    out = pathlib.Path(args.runs) / name
     data = None
     if dataset == "cifar10":
         from kgan.data import load
 
-        steps = (
-            args.cifar_steps or CIFAR["epochs"] * CIFAR["images"] // CIFAR["batch_size"]
-        )
         data = load(
             "cifar10",
             "train",
@@ -79,40 +115,91 @@ def run_one(dataset, activation, seed, args, out_root):
             seed=seed,
             drop_remainder=True,
         )
+    steps = settings["steps"]
     config = DCGANConfig(
         dataset=dataset,
         activation=activation,
         steps=steps,
-        batch_size=CIFAR["batch_size"] if dataset == "cifar10" else args.batch_size,
+        batch_size=settings["batch_size"],
         seed=seed,
-        width=args.width,
+        width=settings["width"],
+        initializer=args.initializer,
+        psf_layers=args.psf_layers,
         ema=None,  # the paper's plain DCGAN: samples from the trained generator
         refine_layers=0,  # and Radford's generator, as in the paper
-        sample_every=max(1, steps // 4),
+        sample_every=max(1, steps // 4),  # the grids at 10,000 and at the end
+        checkpoint_every=math.gcd(args.history_every, 500),
         eval_n=args.eval_n,
     )
-    if not (out / "gan.keras").exists() or not (out / "record.json").exists():
-        start = time.perf_counter()
-        gan = finish(get("dcgan"), config, out, dataset=data, verbose=args.verbose)
-        seconds = time.perf_counter() - start
-        metrics = _metrics(out, dataset, gan, args, seed)
-        losses = read_csv(out / "losses.csv")
-        record = {
-            "dataset": dataset,
-            "activation": activation,
-            "seed": seed,
-            "steps": steps,
-            "train_seconds": round(seconds, 1),
-            **metrics,
-            "d_loss_volatility": loss_volatility(losses),
-            "g_loss_volatility": loss_volatility(losses, "g_loss"),
-        }
-        if activation == "psf":
-            alphas = read_csv(out / "alpha.csv")
-            record["alpha_final"] = {k: v for k, v in alphas[-1].items() if k != "step"}
-        with atomic_path(out / "record.json") as partial:
-            partial.write_text(json.dumps(record, indent=2) + "\n")
-    return json.loads((out / "record.json").read_text())
+    start = time.perf_counter()
+    history = ClassHistory(out / "class_history.json", dataset, args)
+    gan = finish(
+        get("dcgan"), config, out, dataset=data, hook=history, verbose=args.verbose
+    )
+    summary = json.loads((out / "run.json").read_text())
+    losses = read_csv(out / "losses.csv")
+    record = {
+        "dataset": dataset,
+        "activation": activation,
+        "seed": seed,
+        "protocol": settings,
+        "run": str(out),
+        "train_seconds": summary["training_seconds"],
+        "sitting_seconds": round(time.perf_counter() - start, 1),
+        **_metrics(out, dataset, gan, args, seed),
+        "d_loss_volatility": loss_volatility(losses),
+        "g_loss_volatility": loss_volatility(losses, "g_loss"),
+        "class_history": history.rows,
+    }
+    if activation == "psf":
+        alphas = read_csv(out / "alpha.csv")
+        record["alpha_final"] = {k: v for k, v in alphas[-1].items() if k != "step"}
+    with atomic_path(record_path) as partial:
+        partial.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+class ClassHistory:
+    """The run loop's hook: every `history_every` iterations, the class
+    histogram and mode coverage of `eval_n` samples under the shipped
+    classifier (none without one), kept in `path` across sittings."""
+
+    def __init__(self, path, dataset, args):
+        from kgan.metrics.evaluate import has_classifier
+
+        self.path, self.n, self.every = path, args.eval_n, args.history_every
+        self.rows = json.loads(path.read_text()) if path.exists() else []
+        self.classifier = None
+        if has_classifier(dataset):
+            from kgan.metrics import ImageClassifier
+
+            self.classifier = ImageClassifier.for_dataset(dataset)
+
+    def __call__(self, gan, progress):
+        # A resumed run drops the rows past its checkpoint.
+        self.rows = [r for r in self.rows if r["step"] <= progress.step]
+        due = progress.step % self.every == 0 and progress.step > 0
+        if self.classifier is None or not due:
+            return
+        if self.rows and self.rows[-1]["step"] == progress.step:
+            return
+        from kgan.metrics import generate_uint8, mode_coverage
+
+        _, probabilities = self.classifier.predict(
+            generate_uint8(gan.sampler, self.n, seed=0)
+        )
+        counts = np.bincount(
+            probabilities.argmax(axis=1), minlength=probabilities.shape[1]
+        )
+        self.rows.append(
+            {
+                "step": progress.step,
+                "histogram": (counts / len(probabilities)).tolist(),
+                **mode_coverage(probabilities),
+            }
+        )
+        with atomic_path(self.path) as partial:
+            partial.write_text(json.dumps(self.rows) + "\n")
 
 
 def _metrics(out, dataset, gan, args, seed):
@@ -183,14 +270,42 @@ def plot_losses(dataset, runs, path):
     save_figure(figure, path)
 
 
-def plot_samples(dataset, runs, path):
+def plot_samples(dataset, runs, steps, path):
+    """Sample grids of both models halfway (10,000 of 20,000) and at the end."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(10, 5.3))
-    for axis, activation in zip(axes, ACTIVATIONS, strict=True):
-        image = plt.imread(runs[activation] / "samples" / "final.png")
-        axis.imshow(image, cmap="gray")
-        axis.set_title(f"{activation.upper()} ({runs[activation].name})")
-        axis.axis("off")
+    moments = {f"iteration {steps // 2:,}": f"step_{steps // 2:06d}.png"}
+    moments["end"] = "final.png"
+    figure, axes = plt.subplots(
+        len(moments), 2, figsize=(10, 5.3 * len(moments)), squeeze=False
+    )
+    for row, (moment, file) in zip(axes, moments.items(), strict=True):
+        for axis, activation in zip(row, ACTIVATIONS, strict=True):
+            path_png = runs[activation] / "samples" / file
+            if path_png.exists():
+                axis.imshow(plt.imread(path_png), cmap="gray")
+            axis.set_title(f"{activation.upper()}, {moment} ({runs[activation].name})")
+            axis.axis("off")
+    save_figure(figure, path)
+
+
+def plot_coverage(dataset, records, path):
+    """Classes covered and confident share of the samples over iterations,
+    every run (collapse shows as a drop)."""
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    keys = ("classes_covered", "confident_share", "kl_uniform")
+    for record in records:
+        rows = record["class_history"]
+        colour = f"C{ACTIVATIONS.index(record['activation'])}"
+        label = record["activation"] if record["seed"] == records[0]["seed"] else None
+        for axis, key in zip(axes, keys, strict=True):
+            values = [r[key] for r in rows]
+            axis.plot([r["step"] for r in rows], values, color=colour, label=label)
+    for axis, key in zip(axes, keys, strict=True):
+        axis.set_title(f"{dataset}: {key.replace('_', ' ')}")
+        axis.set_xlabel("iteration")
+        axis.grid(alpha=0.3)
+    axes[0].legend()
     save_figure(figure, path)
 
 
@@ -245,51 +360,67 @@ def main(argv=None):
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument(
-        "--width", type=float, default=0.5, help="DCGAN filter multiplier"
+        "--width",
+        type=float,
+        default=None,
+        help="DCGAN filter multiplier (default: Radford's, 8 at 28 px, 4 at 32 px)",
+    )
+    parser.add_argument("--initializer", choices=["dcgan", "glorot"], default="dcgan")
+    parser.add_argument(
+        "--psf-layers",
+        choices=["most", "all"],
+        default="most",
+        help="most: D's first activation and G's projection stay LReLU",
+    )
+    parser.add_argument(
+        "--history-every", type=int, default=2000, help="iterations between histograms"
     )
     parser.add_argument("--eval-n", type=int, default=10000)
     parser.add_argument("--runs", default="runs/psf", help="folder of the runs")
     parser.add_argument("--results", default="results", help="folder of the results")
-    parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity")
+    parser.add_argument("--verbose", type=int, default=2, help="progress bar (0: none)")
     args = parser.parse_args(argv)
 
     datasets = ["cifar10"] if args.cifar else args.datasets
-    out_root, results = pathlib.Path(args.runs), pathlib.Path(args.results)
-    for dataset in datasets:
-        records, runs = [], {}
-        for seed in args.seeds:
+    results = pathlib.Path(args.results)
+    # Seeds outermost: an interrupted study has whole pairs of runs.
+    for seed in args.seeds:
+        for dataset in datasets:
             for activation in ACTIVATIONS:
                 print(f"== {dataset}, {activation}, seed {seed}", flush=True)
-                records.append(run_one(dataset, activation, seed, args, out_root))
-                runs.setdefault(
-                    activation, out_root / f"{dataset}_{activation}_seed{seed}"
-                )
-        psf_runs = [out_root / f"{dataset}_psf_seed{s}" for s in args.seeds]
-        plot_losses(dataset, runs, results / f"psf_{dataset}_losses.png")
-        plot_samples(dataset, runs, results / f"psf_{dataset}_samples.png")
-        plot_alphas(dataset, psf_runs, results / f"psf_{dataset}_alpha.png")
+                run_one(dataset, activation, seed, args)
+    cores = len(os.sched_getaffinity(0))  # fewer than cpu_count under taskset
+    for dataset in datasets:
+        settings = protocol(dataset, args)
+        records = [
+            json.loads(p.read_text())
+            for p in sorted((results / "psf").glob(f"{dataset}_*_seed*.json"))
+        ]
+        records = [r for r in records if r["protocol"] == settings]
+        if not records:
+            continue
+        seeds = sorted({r["seed"] for r in records})
+        first = {r["activation"]: pathlib.Path(r["run"]) for r in records[::-1]}
+        stem = results / f"psf_{dataset}"
+        if set(first) == set(ACTIVATIONS):
+            plot_losses(dataset, first, f"{stem}_losses.png")
+            plot_samples(dataset, first, settings["steps"], f"{stem}_samples.png")
+        psf_runs = [pathlib.Path(r["run"]) for r in records if r["activation"] == "psf"]
+        if psf_runs:
+            plot_alphas(dataset, psf_runs, f"{stem}_alpha.png")
+        if any(r["class_history"] for r in records):
+            plot_coverage(dataset, records, f"{stem}_coverage.png")
         report = {
             "dataset": dataset,
-            "protocol": {
-                "steps": records[0]["steps"],
-                "paper_steps": PAPER_STEPS
-                if dataset != "cifar10"
-                else CIFAR["epochs"] * CIFAR["images"] // CIFAR["batch_size"],
-                "batch_size": CIFAR["batch_size"]
-                if dataset == "cifar10"
-                else args.batch_size,
-                "width": args.width,
-                "seeds": args.seeds,
-                "eval_n": args.eval_n,
-                "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
-            },
+            "protocol": settings
+            | {"seeds": seeds, "machine": f"{platform.machine()} CPU, {cores} cores"},
             "better": SUMMARY,
             "summary": summarise(records),
             "runs": records,
         }
-        with atomic_path(results / f"psf_{dataset}.json") as partial:
+        with atomic_path(f"{stem}.json") as partial:
             partial.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {results / f'psf_{dataset}.json'}")
+        print(f"wrote {stem}.json")
         print(markdown_table(report["summary"]))
     return 0
 
