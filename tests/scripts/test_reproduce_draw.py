@@ -71,10 +71,19 @@ def test_short_protocol_over_two_sittings(reproduce_draw, tmp_path):
         "draw_losses",
     ):
         assert (results / f"{figure}.png").stat().st_size > 0
+
     # A finished model is not trained again.
-    record = (results / "draw" / "draw_5x5.json").read_text()
-    assert reproduce_draw.main(args + ["--models", "draw_5x5"]) == 0
-    assert (results / "draw" / "draw_5x5.json").read_text() == record
+    def fail(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    record = json.loads((results / "draw" / "draw_5x5.json").read_text())
+    namespace = reproduce_draw.argparse.Namespace(
+        steps_scale=0.0005, units=8, seed=0, eval_n=200, no_xla=True, verbose=0
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reproduce_draw, "finish", fail)
+        again = reproduce_draw.run_model("draw_5x5", namespace, runs, results)
+    assert again == record
 
 
 def test_a_diverged_run_is_recorded_not_retried(reproduce_draw, tmp_path, monkeypatch):
