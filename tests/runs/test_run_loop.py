@@ -67,6 +67,17 @@ def test_psf_run_evaluates_and_records_alpha(tmp_path):
     assert any(float(alphas[-1][k]) != 0.0 for k in layers)
 
 
+def test_progress_bar_shows_the_latest_evaluation(tmp_path, capsys):
+    config = DCGANConfig(steps=4, sample_every=4, eval_every=2, width=0.125, **TINY)
+    run(get("dcgan"), config, tmp_path / "run", verbose=1)
+    lines = capsys.readouterr().out.split("\r")
+    # The bar shows the losses from the first step, the headline metrics
+    # once the first evaluation (step 2) has run; not each level's SWD.
+    assert "d_loss" in lines[1] and "confident_share" not in lines[1]
+    assert "confident_share" in lines[-1] and "swd_mean" in lines[-1]
+    assert "swd_28" not in lines[-1]
+
+
 def test_per_step_losses_match_a_manual_replay(tmp_path):
     # The CSV recovers each step's loss from Keras's running means; the
     # replay trains the same GAN on the same batches one `train_on_batch`
