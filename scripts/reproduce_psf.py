@@ -125,7 +125,11 @@ def run_one(dataset, activation, seed, args):
         width=settings["width"],
         initializer=args.initializer,
         psf_layers=args.psf_layers,
-        ema=None,  # the paper's plain DCGAN: samples from the trained generator
+        # The paper's plain DCGAN, whatever `kgan train dcgan` defaults to:
+        loss="non_saturating",
+        learning_rate=2e-4,
+        beta_1=0.5,
+        ema=None,  # samples from the trained generator
         refine_layers=0,  # and Radford's generator, as in the paper
         sample_every=max(1, steps // 4),  # the grids at 10,000 and at the end
         checkpoint_every=math.gcd(args.history_every, 500),

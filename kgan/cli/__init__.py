@@ -27,6 +27,12 @@ def main(argv=None):
     ):
         add(subparsers)
     args = parser.parse_args(argv)
+    preset = getattr(args, "preset", None)
+    if preset is not None:
+        # The preset's values become the defaults; what the command line
+        # gives explicitly still wins.
+        args.parser.set_defaults(**args.recipe.presets[preset])
+        args = parser.parse_args(argv)
     try:
         args.handler(args)
     except (ValueError, FileNotFoundError) as error:

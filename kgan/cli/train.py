@@ -123,12 +123,24 @@ def add_train(subparsers):
             action="store_true",
             help="also write TensorBoard logs to OUT/tensorboard",
         )
+        if recipe.presets:
+            model.add_argument(
+                "--preset",
+                choices=list(recipe.presets),
+                default=None,
+                help="start from these settings; options given here override "
+                "them: "
+                + "; ".join(
+                    f"{name}: {', '.join(f'{k}={_show(v)}' for k, v in values.items())}"
+                    for name, values in recipe.presets.items()
+                ),
+            )
         model.add_argument(
             "--dry-run",
             action="store_true",
             help="print the resolved config and the parameter counts, and exit",
         )
-        model.set_defaults(handler=_train, recipe=recipe)
+        model.set_defaults(handler=_train, recipe=recipe, parser=model)
 
 
 def config_from_args(recipe, args):

@@ -126,7 +126,9 @@ class Recipe(abc.ABC):
     """How the run loop trains one model: a config class and four steps.
 
     A subclass sets `name`, `summary`, `config_class`, `trainer_file` (the
-    trainer's file in the run folder) and implements the methods below. The
+    trainer's file in the run folder), optionally `presets` (named sets of
+    config values, `kgan train MODEL --preset NAME`, that explicit options
+    still override) and implements the methods below. The
     run loop (`kgan.runs.run`) calls them; it owns the folder, checkpoints,
     logs, samples, evaluation, time budget and hook.
     """
@@ -135,6 +137,7 @@ class Recipe(abc.ABC):
     summary = None
     config_class = None
     trainer_file = "trainer.keras"
+    presets = {}
 
     @abc.abstractmethod
     def data(self, config):

@@ -92,6 +92,40 @@ def test_dry_run_prints_the_config_and_sizes(tmp_path, capsys):
     assert not out.exists()
 
 
+def dry_run_config(capsys, argv):
+    cli.main(argv + ["--dry-run"])
+    printed = capsys.readouterr().out
+    return json.loads(printed[: printed.index("}") + 1])
+
+
+def test_a_preset_sets_defaults_that_explicit_options_override(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(
+        RECIPES["dcgan"], "presets", {"tiny": {"width": 0.25, "steps": 7}}
+    )
+    argv = ["train", "dcgan", "--out", str(tmp_path / "run")]
+    config = dry_run_config(capsys, argv + ["--preset", "tiny"])
+    assert (config["width"], config["steps"]) == (0.25, 7)
+    config = dry_run_config(capsys, argv + ["--steps", "9", "--preset", "tiny"])
+    assert (config["width"], config["steps"]) == (0.25, 9)
+    assert dry_run_config(capsys, argv)["width"] == 1.0  # no preset: the defaults
+    with pytest.raises(SystemExit):
+        cli.main(argv + ["--preset", "huge"])
+    assert "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", sorted(RECIPES))
+def test_presets_are_valid_configs(model):
+    from kgan.recipes import validate
+
+    recipe = RECIPES[model]
+    fields = {f.name for f in dataclasses.fields(recipe.config_class)}
+    for values in recipe.presets.values():
+        assert set(values) <= fields
+        validate(recipe.config_class(**values))
+
+
 def test_train_progan_and_sample_commands(tmp_path):
     out = tmp_path / "run"
     argv = ["train", "progan", "--resolution", "16", "--kimg", "0.080"]
