@@ -1,0 +1,43 @@
+import json
+
+import pytest
+
+from tests.scripts import load_script
+
+
+@pytest.fixture(scope="module")
+def bench_quickstart():
+    return load_script("bench_quickstart")
+
+
+def test_time_to_targets_is_the_first_point_meeting_both(bench_quickstart):
+    curve = [
+        {"wall_seconds": 60, "classes_covered": 10, "confident_share": 0.6},
+        {"wall_seconds": 120, "classes_covered": 8, "confident_share": 0.75},
+        {"wall_seconds": 180, "classes_covered": 9, "confident_share": 0.70},
+    ]
+    assert bench_quickstart.time_to_targets(curve) == 180
+    assert bench_quickstart.time_to_targets(curve[:2]) is None
+
+
+def test_short_benchmark(bench_quickstart, tmp_path):
+    tiny = {"steps": 4, "width": 0.125, "batch_size": 16, "eval_n": 100}
+    tiny |= {"jit_compile": False, "sample_every": 2, "checkpoint_every": 2}
+    out = tmp_path / "quickstart.json"
+    args = ["--seeds", "0", "--variants", "quality", "sagan", "--curve-every", "1e-3"]
+    args += ["--set", json.dumps(tiny), "--out", str(out)]
+    assert bench_quickstart.main(args) == 0
+    report = json.loads(out.read_text())
+    assert [r["variant"] for r in report["runs"]] == ["quality", "sagan"]
+    for record in report["runs"]:
+        assert record["steps"] == 4  # the shared settings override the preset
+        assert record["final"]["n"] == 100
+        curve = record["curve"]
+        # Before training, after each chunk of 2 steps, and the final point.
+        assert [p["step"] for p in curve] == [0, 2, 4, 4]
+        walls = [p["wall_seconds"] for p in curve]
+        assert walls == sorted(walls) and walls[0] > 0
+        assert record["wall_seconds"] == walls[-1] > record["training_seconds"]
+    assert report["runs"][1]["settings"]["spectral_norm"] is True
+    assert report["summary"]["sagan"]["meets_targets"] == [False]
+    assert out.with_suffix(".png").stat().st_size > 0
