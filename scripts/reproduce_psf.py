@@ -22,6 +22,7 @@ are rebuilt from the finished records.
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import os
@@ -102,7 +103,9 @@ def run_one(dataset, activation, seed, args):
         record = json.loads(record_path.read_text())
         if record["protocol"] == settings:
             return record
-    out = pathlib.Path(args.runs) / name
+    # One folder per protocol: a run of other settings is never resumed.
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    out = pathlib.Path(args.runs) / f"{name}_{digest[:8]}"
     data = None
     if dataset == "cifar10":
         from kgan.data import load
