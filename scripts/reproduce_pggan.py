@@ -314,6 +314,27 @@ def same_protocol(a, b):
     }
 
 
+def write_summary(dataset, real, protocol, args):
+    """Rebuilds the summary and the figure of `dataset` from its finished
+    records of this protocol."""
+    results = pathlib.Path(args.results)
+    records = [
+        json.loads(p.read_text())
+        for p in sorted((results / "pggan").glob(f"{dataset}_*_s*.json"))
+    ]
+    # Only runs of this protocol (on whatever machine) are compared.
+    records = [r for r in records if same_protocol(r["protocol"], protocol)]
+    if not records:
+        return
+    reference = real_reference(real, args.eval_n, 0)
+    summary = summarize(dataset, records, reference, protocol)
+    stem = results / f"pggan_{dataset}"
+    with atomic_path(f"{stem}.json") as partial:
+        partial.write_text(json.dumps(summary, indent=2) + "\n")
+    plot_fig4(dataset, records, reference, f"{stem}_fig4.png")
+    print(json.dumps({k: summary[k] for k in ("final", "time_to_reach")}, indent=1))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion_mnist"])
@@ -392,22 +413,9 @@ def main(argv=None):
                 }
                 with atomic_path(path) as partial:
                     partial.write_text(json.dumps(record, indent=1) + "\n")
+                write_summary(dataset, reals[dataset], protocol, args)
     for dataset in args.datasets:
-        records = [
-            json.loads(p.read_text())
-            for p in sorted((results / "pggan").glob(f"{dataset}_*_s*.json"))
-        ]
-        # Only runs of this protocol (on whatever machine) are compared.
-        records = [r for r in records if same_protocol(r["protocol"], protocol)]
-        if not records:
-            continue
-        reference = real_reference(reals[dataset], args.eval_n, 0)
-        summary = summarize(dataset, records, reference, protocol)
-        stem = results / f"pggan_{dataset}"
-        with atomic_path(f"{stem}.json") as partial:
-            partial.write_text(json.dumps(summary, indent=2) + "\n")
-        plot_fig4(dataset, records, reference, f"{stem}_fig4.png")
-        print(json.dumps({k: summary[k] for k in ("final", "time_to_reach")}, indent=1))
+        write_summary(dataset, reals[dataset], protocol, args)
     return 0
 
 
