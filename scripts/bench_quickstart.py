@@ -108,18 +108,15 @@ def time_to_targets(curve):
 
 
 def plot(runs, path):
-    from kgan.plots import pyplot, save_figure
+    from kgan.plots import plot_runs, pyplot, save_figure
 
     plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    colours = {}
-    for record in runs:
-        label = None if record["variant"] in colours else record["variant"]
-        colour = colours.setdefault(record["variant"], f"C{len(colours)}")
-        minutes = [p["wall_seconds"] / 60 for p in record["curve"]]
-        for axis, key in zip(axes, TARGETS, strict=True):
-            values = [p[key] for p in record["curve"]]
-            axis.plot(minutes, values, color=colour, marker=".", label=label)
+    curves = [
+        (r["variant"], [p["wall_seconds"] / 60 for p in r["curve"]], r["curve"])
+        for r in runs
+    ]
+    plot_runs(axes, curves, list(TARGETS), marker=".")
     for axis, (key, target) in zip(axes, TARGETS.items(), strict=True):
         axis.axhline(target, color="grey", ls="--", lw=1)
         axis.axvline(TARGET_MINUTES, color="grey", ls=":", lw=1)

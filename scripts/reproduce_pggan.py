@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 from kgan.files import atomic_path  # noqa: E402
 from kgan.images import to_uint8  # noqa: E402
-from kgan.plots import pyplot, save_figure  # noqa: E402
+from kgan.plots import plot_runs, pyplot, save_figure  # noqa: E402
 
 PLAIN_LAYERS = {"equalized": False, "learning_rate": 1e-4}
 VARIANTS = {
@@ -286,14 +286,11 @@ def plot_fig4(dataset, records, reference, path):
     )
     keys = levels + ["ms_ssim"]
     figure, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6))
-    colours = {}
-    for record in records:
-        label = None if record["variant"] in colours else record["variant"]
-        colour = colours.setdefault(record["variant"], f"C{len(colours)}")
-        minutes = [r["seconds"] / 60 for r in record["timeline"]]
-        for axis, key in zip(axes, keys, strict=True):
-            values = [r[key] for r in record["timeline"]]
-            axis.plot(minutes, values, color=colour, alpha=0.8, label=label)
+    curves = [
+        (r["variant"], [t["seconds"] / 60 for t in r["timeline"]], r["timeline"])
+        for r in records
+    ]
+    plot_runs(axes, curves, keys, alpha=0.8)
     for axis, key in zip(axes, keys, strict=True):
         axis.axhline(reference[key], color="grey", ls="--", lw=1, label="real vs real")
         axis.set_xlabel("training time (minutes)")

@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kgan.files import atomic_path  # noqa: E402
-from kgan.plots import pyplot, save_figure  # noqa: E402
+from kgan.plots import plot_runs, pyplot, save_figure  # noqa: E402
 from kgan.recipes import get  # noqa: E402
 from kgan.recipes.gan import DCGANConfig  # noqa: E402
 from kgan.runs import finish  # noqa: E402
@@ -301,13 +301,15 @@ def plot_coverage(dataset, records, path):
     plt = pyplot()
     figure, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     keys = ("classes_covered", "confident_share", "kl_uniform")
-    for record in records:
-        rows = record["class_history"]
-        colour = f"C{ACTIVATIONS.index(record['activation'])}"
-        label = record["activation"] if record["seed"] == records[0]["seed"] else None
-        for axis, key in zip(axes, keys, strict=True):
-            values = [r[key] for r in rows]
-            axis.plot([r["step"] for r in rows], values, color=colour, label=label)
+    curves = [
+        (
+            r["activation"],
+            [row["step"] for row in r["class_history"]],
+            r["class_history"],
+        )
+        for r in records
+    ]
+    plot_runs(axes, curves, keys)
     for axis, key in zip(axes, keys, strict=True):
         axis.set_title(f"{dataset}: {key.replace('_', ' ')}")
         axis.set_xlabel("iteration")
