@@ -22,12 +22,15 @@ Both learn h_0, as the paper says, and start the canvas bias at each
 pixel's marginal mean (`DrawCanvas.initialize_from`). A run whose loss
 turns non-finite is recorded with its step, not retried.
 
-Each model is a resumable run folder (`runs/draw/<model>`); its record is
-written to `results/draw/<model>.json` when it finishes, and the summary
-(`results/draw_mnist.json`: classifier recognisability, mode coverage,
-Frechet distance, sharpness, each z_t's influence, the writes on the
-canvas) and the figures `results/draw_*.png` are rebuilt from the models
-finished so far.
+Each model is a resumable run folder (`runs/draw/<model>`). When it
+finishes, everything the summary needs is measured from its generator and
+kept in `results/`: the record `results/draw/<model>.json` (metrics,
+sharpness, each z_t's influence, the writes on the canvas, the loss curve),
+its final samples `results/draw/<model>_samples.png` and, for the DRAW
+models, the step and z_t condition figures `results/draw_steps_*.png` and
+`results/draw_z_conditions_*.png`. The summary (`results/draw_mnist.json`,
+`results/draw_samples.png`, `results/draw_losses.png`) is rebuilt from the
+records alone, so it survives the loss of the run folders.
 """
 
 import argparse
@@ -35,6 +38,7 @@ import json
 import os
 import pathlib
 import platform
+import shutil
 import sys
 import time
 
@@ -109,16 +113,22 @@ def run_model(name, args, out_root, results):
     record_path = results / "draw" / f"{name}.json"
     if record_path.exists():
         record = json.loads(record_path.read_text())
-        if record["steps"] == steps:
+        # A record without its loss curve predates the self-contained
+        # records and lacks the probes: the model is trained again.
+        if record["steps"] == steps and "losses" in record:
             return record
     start = time.perf_counter()
     record = {"model": name, "steps": steps, "settings": MODELS[name]}
     try:
-        finish(recipe, config, out, verbose=args.verbose)
+        gan = finish(recipe, config, out, verbose=args.verbose)
     except NonFiniteLossError as error:
         record["diverged"] = str(error)
     else:
         record.update(json.loads((out / "metrics.json").read_text()))
+        record.update(analyse(name, gan, args, results))
+        with atomic_path(results / "draw" / f"{name}_samples.png") as partial:
+            shutil.copyfile(out / "samples" / "final.png", partial)
+    record["losses"] = loss_curve(out / "losses.csv")
     summary = out / "run.json"
     facts = json.loads(summary.read_text()) if summary.exists() else {}
     record.update(
@@ -129,6 +139,58 @@ def run_model(name, args, out_root, results):
     with atomic_path(record_path) as partial:
         partial.write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def analyse(name, gan, args, results):
+    """What the summary needs of a finished generator: the sharpness of its
+    samples and, for a DRAW model, the probes of its steps (also drawn as
+    the step and z_t condition figures)."""
+    from kgan.metrics import Evaluator
+
+    samples = gan.generate(args.eval_n, seed=args.seed)
+    measured = {"sharpness": sharpness(samples)}
+    if MODELS[name]["model"] != "draw":
+        return measured
+    evaluator = Evaluator("mnist", seed=args.seed)
+    suffix = name[len("draw_") :]
+    _, canvases, attention = gan.generate(10, seed=args.seed, return_steps=True)
+    save_png(
+        attention_steps_grid(canvases, attention, MODELS[name]["attention_n"]),
+        results / f"draw_steps_{suffix}.png",
+    )
+    conditions, condition_images = condition_metrics(
+        gan, evaluator, args.probe_n, args.seed
+    )
+    plot_conditions(
+        condition_images,
+        f"{name}: the same 10 columns of z under each z_t condition",
+        results / f"draw_z_conditions_{suffix}.png",
+    )
+    measured["probes"] = {
+        "step_influence": step_influence(gan, args.probe_n, args.seed),
+        "writes": write_statistics(gan, args.probe_n, args.seed),
+        "z_conditions": conditions,
+    }
+    return measured
+
+
+def loss_curve(path, points=500):
+    """The D and G losses of `losses.csv`, averaged over windows so that a
+    record holds at most `points` of them; None when the file is missing."""
+    import csv
+
+    if not path.exists():
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    window = max(1, -(-len(rows) // points))
+    curve = {"window": window, "step": [], "d_loss": [], "g_loss": []}
+    for begin in range(0, len(rows), window):
+        chunk = rows[begin : begin + window]
+        curve["step"].append(int(chunk[-1]["step"]))
+        for key in ("d_loss", "g_loss"):
+            curve[key].append(float(np.mean([float(r[key]) for r in chunk])))
+    return curve
 
 
 def sharpness(images):
@@ -229,27 +291,24 @@ def panels(count, width, height):
     return figure, axes.ravel()[:count]
 
 
-def plot_samples(runs, path):
+def plot_samples(paths, path):
+    """The final sample grid of each model, one panel a model."""
     plt = pyplot()
-    figure, axes = panels(len(runs), 5, 5.3)
-    for axis, (name, run) in zip(axes, runs.items(), strict=True):
-        axis.imshow(plt.imread(run / "samples" / "final.png"), cmap="gray")
+    figure, axes = panels(len(paths), 5, 5.3)
+    for axis, (name, grid) in zip(axes, paths.items(), strict=True):
+        axis.imshow(plt.imread(grid), cmap="gray")
         axis.set_title(name)
         axis.axis("off")
     save_figure(figure, path)
 
 
-def plot_losses(runs, path):
-    import csv
-
-    figure, axes = panels(len(runs), 5, 3.6)
-    for axis, (name, run) in zip(axes, runs.items(), strict=True):
-        with open(run / "losses.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        steps = [int(r["step"]) for r in rows]
+def plot_losses(curves, path):
+    """The D and G loss curves of each model, one panel a model."""
+    figure, axes = panels(len(curves), 5, 3.6)
+    for axis, (name, curve) in zip(axes, curves.items(), strict=True):
         for key in ("d_loss", "g_loss"):
-            axis.plot(steps, [float(r[key]) for r in rows], lw=0.4, label=key)
-        axis.set_title(name)
+            axis.plot(curve["step"], curve[key], lw=0.6, label=key)
+        axis.set_title(f"{name} (mean of {curve['window']} steps)")
         axis.set_xlabel("step")
         axis.grid(alpha=0.3)
         axis.legend()
@@ -286,8 +345,6 @@ def main(argv=None):
     if not args.steps_scale > 0:
         parser.error(f"--steps-scale must be positive. Received: {args.steps_scale}")
 
-    import keras
-
     from kgan.data import load_arrays
     from kgan.metrics import Evaluator
 
@@ -304,48 +361,23 @@ def main(argv=None):
             record = json.loads(path.read_text())
             if record["steps"] == run_steps(MODELS[name]["epochs"], args.steps_scale):
                 records[name] = record
-    runs = {name: pathlib.Path(r["run"]) for name, r in records.items()}
-    trained = {
-        name: run for name, run in runs.items() if "diverged" not in records[name]
-    }
-
     # The held-out digits, measured like the samples, are the reference.
     held_out, _ = load_arrays("mnist", "test")
-    evaluator = Evaluator("mnist", seed=args.seed)
     records["real"] = {
-        **evaluator(held_out),
+        **Evaluator("mnist", seed=args.seed)(held_out),
         "sharpness": sharpness(held_out / 127.5 - 1.0),
     }
-    probes = {}
-    for name, run in trained.items():
-        gan = keras.saving.load_model(run / "gan.keras")
-        samples = gan.generate(args.eval_n, seed=args.seed)
-        records[name]["sharpness"] = sharpness(samples)
-        if MODELS[name]["model"] != "draw":
-            continue
-        n = MODELS[name]["attention_n"]
-        images, canvases, attention = gan.generate(
-            10, seed=args.seed, return_steps=True
-        )
-        save_png(
-            attention_steps_grid(canvases, attention, n),
-            results / f"draw_steps_{name[5:]}.png",
-        )
-        conditions, condition_images = condition_metrics(
-            gan, evaluator, args.probe_n, args.seed
-        )
-        plot_conditions(
-            condition_images,
-            f"{name}: the same 10 columns of z under each z_t condition",
-            results / f"draw_z_conditions_{name[5:]}.png",
-        )
-        probes[name] = {
-            "step_influence": step_influence(gan, args.probe_n, args.seed),
-            "writes": write_statistics(gan, args.probe_n, args.seed),
-            "z_conditions": conditions,
-        }
-    plot_samples(trained, results / "draw_samples.png")
-    plot_losses(runs, results / "draw_losses.png")
+    probes = {n: r["probes"] for n, r in records.items() if "probes" in r}
+    grids = {
+        name: results / "draw" / f"{name}_samples.png"
+        for name in records
+        if (results / "draw" / f"{name}_samples.png").exists()
+    }
+    if grids:
+        plot_samples(grids, results / "draw_samples.png")
+    curves = {n: r["losses"] for n, r in records.items() if r.get("losses")}
+    if curves:
+        plot_losses(curves, results / "draw_losses.png")
 
     report = {
         "protocol": {
@@ -362,7 +394,10 @@ def main(argv=None):
             "models": {name: MODELS[name] for name in records if name in MODELS},
             "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
         },
-        "records": records,
+        "records": {
+            name: {k: v for k, v in r.items() if k not in ("probes", "losses")}
+            for name, r in records.items()
+        },
         "probes": probes,
     }
     with atomic_path(results / "draw_mnist.json") as partial:
