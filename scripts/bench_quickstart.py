@@ -14,6 +14,11 @@ the wall time of each point counts from the process's start, without the
 hook's own evaluations, so it is the time at which a plain `kgan train
 dcgan` would have been there. The run's own final evaluation (10,000
 samples) is the end point.
+
+Each finished run is written to `results/quickstart/<variant>_s<seed>.json`
+at once, and a run whose record exists with the same settings is not
+trained again, so the benchmark can span several sittings; the summary and
+the figure are rebuilt from the records.
 """
 
 import argparse
@@ -40,6 +45,21 @@ VARIANTS = {
 CURVE_N = 2000
 
 
+def resolve(settings):
+    """The dcgan config values of a variant's settings: its preset's values,
+    then the settings themselves, over the recipe's defaults."""
+    import dataclasses
+
+    from kgan.recipes import get
+
+    recipe = get("dcgan")
+    settings = dict(settings)
+    preset = settings.pop("preset", None)
+    values = dict(recipe.presets[preset]) if preset else {}
+    values.update(settings)
+    return dataclasses.asdict(recipe.config_class(**values))
+
+
 def meets_targets(metrics):
     return all(metrics[key] >= value for key, value in TARGETS.items())
 
@@ -50,10 +70,7 @@ def child(args):
     from kgan.runs import run
 
     recipe = get("dcgan")
-    settings = dict(json.loads(args.settings))
-    preset = settings.pop("preset", None)
-    values = dict(recipe.presets[preset]) if preset else {}
-    values.update(settings)
+    values = resolve(json.loads(args.settings))
     config = recipe.config_class(**values)
     evaluate = recipe.evaluator(
         recipe.config_class(**{**values, "eval_n": min(CURVE_N, config.eval_n)})
@@ -87,6 +104,7 @@ def child(args):
     print(
         json.dumps(
             {
+                "config": values,
                 "steps": config.steps,
                 "wall_seconds": wall,
                 "training_seconds": summary["training_seconds"],
@@ -128,6 +146,33 @@ def plot(runs, path):
     save_figure(figure, path)
 
 
+def run_variant(name, settings, curve_every):
+    """Trains one variant in a fresh process; returns its record."""
+    command = [sys.executable, __file__, "--child"]
+    command += ["--settings", json.dumps(settings)]
+    command += ["--curve-every", str(curve_every)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        raise RuntimeError(
+            f"The {name} run failed. Received: returncode={done.returncode}"
+        )
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    record.update(
+        variant=name,
+        seed=settings["seed"],
+        settings=settings,
+        machine=f"{platform.machine()} CPU, {len(os.sched_getaffinity(0))} cores",
+    )
+    record["seconds_to_targets"] = time_to_targets(record["curve"])
+    print(
+        f"   {record['wall_seconds'] / 60:.2f} min, "
+        + ", ".join(f"{k} {record['final'][k]:.3g}" for k in TARGETS),
+        flush=True,
+    )
+    return record
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS))
@@ -141,6 +186,11 @@ def main(argv=None):
         help="JSON of settings given to every variant (e.g. for a short test)",
     )
     parser.add_argument("--out", default="results/quickstart.json")
+    parser.add_argument(
+        "--records",
+        default="results/quickstart",
+        help="folder of the finished runs' records",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -148,30 +198,29 @@ def main(argv=None):
         child(args)
         return 0
 
+    from kgan.files import atomic_path
+
     variants = args.variants or list(VARIANTS)
     shared = json.loads(args.set)
+    records = pathlib.Path(args.records)
     runs = []
     for seed in args.seeds:
         for name in variants:
             settings = VARIANTS[name] | shared | {"seed": seed}
-            command = [sys.executable, __file__, "--child"]
-            command += ["--settings", json.dumps(settings)]
-            command += ["--curve-every", str(args.curve_every)]
+            path = records / f"{name}_s{seed}.json"
+            # A record is reused only if it trained what the recipe would
+            # train now: a changed default retrains the "default" variant.
+            if path.exists():
+                record = json.loads(path.read_text())
+                if record["config"] == json.loads(json.dumps(resolve(settings))):
+                    print(f"== {name}, seed {seed}: recorded", flush=True)
+                    runs.append(record)
+                    continue
             print(f"== {name}, seed {seed}", flush=True)
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode:
-                sys.stderr.write(done.stderr)
-                raise RuntimeError(
-                    f"The {name} run failed. Received: returncode={done.returncode}"
-                )
-            record = json.loads(done.stdout.strip().splitlines()[-1])
-            record.update(variant=name, seed=seed, settings=settings)
-            record["seconds_to_targets"] = time_to_targets(record["curve"])
-            print(
-                f"   {record['wall_seconds'] / 60:.2f} min, "
-                + ", ".join(f"{k} {record['final'][k]:.3g}" for k in TARGETS),
-                flush=True,
-            )
+            record = run_variant(name, settings, args.curve_every)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as partial:
+                partial.write_text(json.dumps(record, indent=2) + "\n")
             runs.append(record)
     summary = {}
     for name in variants:
@@ -193,8 +242,6 @@ def main(argv=None):
         "summary": summary,
         "runs": runs,
     }
-    from kgan.files import atomic_path
-
     out = pathlib.Path(args.out)
     with atomic_path(out) as partial:
         partial.write_text(json.dumps(report, indent=2) + "\n")

@@ -23,11 +23,15 @@ def test_time_to_targets_is_the_first_point_meeting_both(bench_quickstart):
 def test_short_benchmark(bench_quickstart, tmp_path):
     tiny = {"steps": 4, "width": 0.125, "batch_size": 16, "eval_n": 100}
     tiny |= {"jit_compile": False, "sample_every": 2, "checkpoint_every": 2}
-    out = tmp_path / "quickstart.json"
+    out, records = tmp_path / "quickstart.json", tmp_path / "records"
     args = ["--seeds", "0", "--variants", "quality", "sagan", "--curve-every", "1e-3"]
-    args += ["--set", json.dumps(tiny), "--out", str(out)]
+    args += ["--set", json.dumps(tiny), "--out", str(out), "--records", str(records)]
     assert bench_quickstart.main(args) == 0
     report = json.loads(out.read_text())
+    assert sorted(p.name for p in records.iterdir()) == [
+        "quality_s0.json",
+        "sagan_s0.json",
+    ]
     assert [r["variant"] for r in report["runs"]] == ["quality", "sagan"]
     for record in report["runs"]:
         assert record["steps"] == 4  # the shared settings override the preset
@@ -41,3 +45,36 @@ def test_short_benchmark(bench_quickstart, tmp_path):
     assert report["runs"][1]["settings"]["spectral_norm"] is True
     assert report["summary"]["sagan"]["meets_targets"] == [False]
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_recorded_runs_are_reused_and_changed_ones_retrained(
+    bench_quickstart, tmp_path, monkeypatch
+):
+    tiny = {"steps": 2, "width": 0.125, "batch_size": 16, "eval_n": 100}
+    tiny |= {"jit_compile": False, "sample_every": 1, "checkpoint_every": 1}
+    out, records = tmp_path / "quickstart.json", tmp_path / "records"
+
+    def bench(settings):
+        args = ["--seeds", "0", "--variants", "default", "--curve-every", "1e6"]
+        args += ["--set", json.dumps(settings), "--out", str(out)]
+        return bench_quickstart.main([*args, "--records", str(records)])
+
+    assert bench(tiny) == 0
+    first = json.loads((records / "default_s0.json").read_text())
+    assert first["config"]["steps"] == 2 and first["config"]["width"] == 0.125
+
+    trained = []
+    real = bench_quickstart.run_variant
+    monkeypatch.setattr(
+        bench_quickstart,
+        "run_variant",
+        lambda *a: trained.append(a[0]) or real(*a),
+    )
+    assert bench(tiny) == 0  # recorded: nothing to train
+    assert trained == []
+    assert json.loads(out.read_text())["runs"] == [first]
+
+    # Another default (here: through the shared settings) is trained again.
+    assert bench(tiny | {"steps": 3}) == 0
+    assert trained == ["default"]
+    assert json.loads((records / "default_s0.json").read_text())["steps"] == 3
