@@ -43,6 +43,11 @@ class GANConfig(RunConfig):
     beta_1: float = option(
         0.5, "Adam beta_1 of both networks", minimum=0.0, aliases=("--beta1",)
     )
+    lr_decay: Literal["constant", "linear"] = option(
+        "constant",
+        "learning-rate schedule of both networks: constant, or linear to zero "
+        "at the last step",
+    )
     ema: float | None = option(
         0.999,
         "decay of the moving average of the generator used for samples and "
@@ -224,17 +229,24 @@ class GANRecipe(Recipe):
                 seed=config.seed,
             )
 
-            def adam():
+            def adam(updates):
+                rate = config.learning_rate
+                if config.lr_decay == "linear":
+                    rate = keras.optimizers.schedules.PolynomialDecay(
+                        rate, decay_steps=updates, end_learning_rate=0.0
+                    )
                 return keras.optimizers.Adam(
-                    config.learning_rate,
-                    beta_1=config.beta_1,
-                    global_clipnorm=config.global_clipnorm,
+                    rate, beta_1=config.beta_1, global_clipnorm=config.global_clipnorm
                 )
 
             # XLA is not used under a strategy: its all-reduce of batch
             # statistics and gradients is not one program on CPU devices.
             jit = config.jit_compile and config.strategy is None
-            trainer.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=jit)
+            trainer.compile(
+                g_optimizer=adam(config.steps),
+                d_optimizer=adam(config.steps * config.d_steps),
+                jit_compile=jit,
+            )
         return trainer
 
     def segment(self, config, trainer):

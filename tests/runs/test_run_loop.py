@@ -282,3 +282,27 @@ def test_gan_recipe_maxout_option():
     trainer = recipe.build(config, recipe.data(config))
     names = [layer.name for layer in trainer.discriminator.layers]
     assert "d_maxout_0" in names and "d_act_0" not in names
+
+
+def test_linear_lr_decay_reaches_zero_at_the_last_update(tmp_path):
+    config = DCGANConfig(
+        steps=4, d_steps=2, lr_decay="linear", learning_rate=1e-3, width=0.125, **TINY
+    )
+    gan = run(get("dcgan"), config, tmp_path, verbose=0)
+    # Each optimizer decays over its own updates: 4 of G's, 8 of D's.
+    for optimizer, updates in ((gan.g_optimizer, 4), (gan.d_optimizer, 8)):
+        assert int(optimizer.iterations.numpy()) == updates
+        assert float(optimizer.learning_rate) == 0.0
+        schedule = keras.optimizers.schedules.deserialize(
+            optimizer.get_config()["learning_rate"]
+        )
+        rates = [float(schedule(t)) for t in range(updates + 1)]
+        np.testing.assert_allclose(rates, np.linspace(1e-3, 0.0, updates + 1))
+    constant = recipe_optimizers(DCGANConfig(width=0.125, **TINY))
+    assert [float(o.learning_rate) for o in constant] == pytest.approx([2e-4] * 2)
+
+
+def recipe_optimizers(config):
+    recipe = get("dcgan")
+    trainer = recipe.build(config, recipe.data(config))
+    return trainer.g_optimizer, trainer.d_optimizer
