@@ -16,10 +16,10 @@ reproduction's settings, and scores 10,000 samples of each.
 
 Each variant is a resumable run folder (`runs/draw_ablation/<variant>`);
 its record `results/draw_ablation/<variant>.json` (metrics, sharpness, the
-D loss over the last fifth of the run, the loss curve) and sample grid are
-written when it finishes, and the summary `results/draw_ablation.json`,
-`results/draw_ablation_samples.png` and `results/draw_ablation_losses.png`
-are rebuilt from the records.
+loss curve; `reproduce_draw.train_and_record`) and sample grid are written
+when it finishes, and the summary `results/draw_ablation.json` (with the D
+loss over the last fifth of each run), `results/draw_ablation_samples.png`
+and `results/draw_ablation_losses.png` are rebuilt from the records.
 """
 
 import argparse
@@ -27,9 +27,7 @@ import json
 import os
 import pathlib
 import platform
-import shutil
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -37,10 +35,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import reproduce_draw as draw_study  # noqa: E402
 
-from kgan.callbacks import NonFiniteLossError  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
-from kgan.recipes import get  # noqa: E402
-from kgan.runs import finish  # noqa: E402
 
 VARIANTS = {
     "stabilised": {},  # the reproduction's draw_5x5
@@ -52,60 +47,23 @@ VARIANTS = {
 
 def run_variant(name, args, out_root, results):
     """Trains (or finishes) one variant; returns its record."""
-    settings = {
-        "attention_n": draw_study.DRAW_5X5["attention_n"],
-        "learning_rate": draw_study.DRAW_5X5["learning_rate"],
-        "beta_1": draw_study.DRAW_5X5["beta_1"],
-        **VARIANTS[name],
-    }
+    draw_5x5 = {k: v for k, v in draw_study.MODELS["draw_5x5"].items() if k != "epochs"}
+    settings = {**draw_5x5, **VARIANTS[name]}
     record_path = results / "draw_ablation" / f"{name}.json"
     if record_path.exists():
         record = json.loads(record_path.read_text())
         if record["steps"] == args.steps and record["settings"] == settings:
             return record
-    recipe = get("draw")
-    config = recipe.config_class(
-        steps=args.steps,
-        batch_size=draw_study.BATCH_SIZE,
-        seed=args.seed,
-        latent_dim=draw_study.LATENT_DIM,
-        draw_steps=draw_study.STEPS_T,
-        rnn_units=args.units,
-        ema=None,
-        sample_every=max(1, args.steps // 5),
-        eval_n=args.eval_n,
-        jit_compile=not args.no_xla,
-        **settings,
+    return draw_study.train_and_record(
+        name, settings, args.steps, args, out_root / name, record_path
     )
-    out = out_root / name
-    start = time.perf_counter()
-    record = {"variant": name, "steps": args.steps, "settings": settings}
-    try:
-        gan = finish(recipe, config, out, verbose=args.verbose)
-    except NonFiniteLossError as error:
-        record["diverged"] = str(error)
-    else:
-        record.update(json.loads((out / "metrics.json").read_text()))
-        record["sharpness"] = draw_study.sharpness(
-            gan.generate(args.eval_n, seed=args.seed)
-        )
-        with atomic_path(results / "draw_ablation" / f"{name}_samples.png") as part:
-            shutil.copyfile(out / "samples" / "final.png", part)
-    curve = draw_study.loss_curve(out / "losses.csv")
-    record["losses"] = curve
-    if curve:
-        last = [s >= 0.8 * args.steps for s in curve["step"]]
-        record["d_loss_last_fifth"] = float(np.mean(np.array(curve["d_loss"])[last]))
-    facts_path = out / "run.json"
-    facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
-    record.update(
-        train_seconds=facts.get("training_seconds"),
-        sitting_seconds=round(time.perf_counter() - start, 1),
-    )
-    record_path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(record_path) as partial:
-        partial.write_text(json.dumps(record, indent=2) + "\n")
-    return record
+
+
+def d_loss_last_fifth(record):
+    """Mean D loss over the last fifth of the run, from the record's curve."""
+    curve = record["losses"]
+    last = np.array(curve["step"]) >= 0.8 * record["steps"]
+    return float(np.mean(np.array(curve["d_loss"])[last]))
 
 
 COLUMNS = (
@@ -183,13 +141,16 @@ def main(argv=None):
             "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
         },
         "records": {
-            name: {k: v for k, v in r.items() if k != "losses"}
+            name: {
+                **{k: v for k, v in r.items() if k != "losses"},
+                "d_loss_last_fifth": d_loss_last_fifth(r) if r.get("losses") else None,
+            }
             for name, r in records.items()
         },
     }
     with atomic_path(results / "draw_ablation.json") as partial:
         partial.write_text(json.dumps(report, indent=2) + "\n")
-    print(markdown_table(records))
+    print(markdown_table(report["records"]))
     return 0
 
 

@@ -22,6 +22,7 @@ the figure are rebuilt from the records.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -46,10 +47,8 @@ CURVE_N = 2000
 
 
 def resolve(settings):
-    """The dcgan config values of a variant's settings: its preset's values,
-    then the settings themselves, over the recipe's defaults."""
-    import dataclasses
-
+    """The dcgan config of a variant's settings: its preset's values, then
+    the settings themselves, over the recipe's defaults."""
     from kgan.recipes import get
 
     recipe = get("dcgan")
@@ -57,7 +56,12 @@ def resolve(settings):
     preset = settings.pop("preset", None)
     values = dict(recipe.presets[preset]) if preset else {}
     values.update(settings)
-    return dataclasses.asdict(recipe.config_class(**values))
+    return recipe.config_class(**values)
+
+
+def config_record(config):
+    """`config` as its record holds it (JSON types)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
 def meets_targets(metrics):
@@ -70,10 +74,9 @@ def child(args):
     from kgan.runs import run
 
     recipe = get("dcgan")
-    values = resolve(json.loads(args.settings))
-    config = recipe.config_class(**values)
+    config = resolve(json.loads(args.settings))
     evaluate = recipe.evaluator(
-        recipe.config_class(**{**values, "eval_n": min(CURVE_N, config.eval_n)})
+        dataclasses.replace(config, eval_n=min(CURVE_N, config.eval_n))
     )
     curve, hook_seconds, next_point = [], [0.0], [0.0]
 
@@ -104,7 +107,7 @@ def child(args):
     print(
         json.dumps(
             {
-                "config": values,
+                "config": config_record(config),
                 "steps": config.steps,
                 "wall_seconds": wall,
                 "training_seconds": summary["training_seconds"],
@@ -212,7 +215,7 @@ def main(argv=None):
             # train now: a changed default retrains the "default" variant.
             if path.exists():
                 record = json.loads(path.read_text())
-                if record["config"] == json.loads(json.dumps(resolve(settings))):
+                if record["config"] == config_record(resolve(settings)):
                     print(f"== {name}, seed {seed}: recorded", flush=True)
                     runs.append(record)
                     continue

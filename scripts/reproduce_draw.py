@@ -92,13 +92,33 @@ def run_steps(epochs, scale):
 def run_model(name, args, out_root, results):
     """Trains (or finishes) one model; returns its record, also written to
     `results/draw/<name>.json`."""
-    settings = dict(MODELS[name])
-    epochs = settings.pop("epochs")
-    steps = run_steps(epochs, args.steps_scale)
-    out = out_root / name
-    recipe = get(settings.pop("model"))
+    steps = run_steps(MODELS[name]["epochs"], args.steps_scale)
+    record_path = results / "draw" / f"{name}.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        # A record without its loss curve predates the self-contained
+        # records and lacks the probes: the model is trained again.
+        if record["steps"] == steps and "losses" in record:
+            return record
+    return train_and_record(
+        name, MODELS[name], steps, args, out_root / name, record_path, results
+    )
+
+
+def train_and_record(name, settings, steps, args, out, record_path, figures=None):
+    """Trains (or finishes) the run folder `out` for `steps` iterations.
+
+    `settings` names the recipe (`"model"`) and sets its config fields (an
+    `"epochs"` entry is ignored). When training ends, the record (settings,
+    metrics, sharpness, loss curve, times) is written to `record_path` and
+    the final sample grid beside it as `<name>_samples.png`; with a
+    `figures` folder, a DRAW model's steps are also probed and drawn there
+    (`analyse`). Returns the record.
+    """
+    fields = {k: v for k, v in settings.items() if k not in ("model", "epochs")}
+    recipe = get(settings["model"])
     if recipe.name == "draw":
-        settings.update(draw_steps=STEPS_T, rnn_units=args.units)
+        fields.update(draw_steps=STEPS_T, rnn_units=args.units)
     config = recipe.config_class(
         steps=steps,
         batch_size=BATCH_SIZE,
@@ -108,25 +128,19 @@ def run_model(name, args, out_root, results):
         sample_every=max(1, steps // 5),
         eval_n=args.eval_n,
         jit_compile=not args.no_xla,
-        **settings,
+        **fields,
     )
-    record_path = results / "draw" / f"{name}.json"
-    if record_path.exists():
-        record = json.loads(record_path.read_text())
-        # A record without its loss curve predates the self-contained
-        # records and lacks the probes: the model is trained again.
-        if record["steps"] == steps and "losses" in record:
-            return record
     start = time.perf_counter()
-    record = {"model": name, "steps": steps, "settings": MODELS[name]}
+    record = {"model": name, "steps": steps, "settings": settings}
     try:
         gan = finish(recipe, config, out, verbose=args.verbose)
     except NonFiniteLossError as error:
         record["diverged"] = str(error)
     else:
         record.update(json.loads((out / "metrics.json").read_text()))
-        record.update(analyse(name, gan, args, results))
-        with atomic_path(results / "draw" / f"{name}_samples.png") as partial:
+        record.update(analyse(name, settings, gan, args, figures))
+        grid = record_path.with_name(f"{name}_samples.png")
+        with atomic_path(grid) as partial:
             shutil.copyfile(out / "samples" / "final.png", partial)
     record["losses"] = loss_curve(out / "losses.csv")
     summary = out / "run.json"
@@ -136,27 +150,28 @@ def run_model(name, args, out_root, results):
         train_seconds=facts.get("training_seconds"),
         sitting_seconds=round(time.perf_counter() - start, 1),
     )
+    record_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(record_path) as partial:
         partial.write_text(json.dumps(record, indent=2) + "\n")
     return record
 
 
-def analyse(name, gan, args, results):
+def analyse(name, settings, gan, args, figures):
     """What the summary needs of a finished generator: the sharpness of its
-    samples and, for a DRAW model, the probes of its steps (also drawn as
-    the step and z_t condition figures)."""
+    samples and, for a DRAW model with a `figures` folder, the probes of its
+    steps (also drawn there as the step and z_t condition figures)."""
     from kgan.metrics import Evaluator
 
     samples = gan.generate(args.eval_n, seed=args.seed)
     measured = {"sharpness": sharpness(samples)}
-    if MODELS[name]["model"] != "draw":
+    if settings["model"] != "draw" or figures is None:
         return measured
     evaluator = Evaluator("mnist", seed=args.seed)
     suffix = name[len("draw_") :]
     _, canvases, attention = gan.generate(10, seed=args.seed, return_steps=True)
     save_png(
-        attention_steps_grid(canvases, attention, MODELS[name]["attention_n"]),
-        results / f"draw_steps_{suffix}.png",
+        attention_steps_grid(canvases, attention, settings["attention_n"]),
+        figures / f"draw_steps_{suffix}.png",
     )
     conditions, condition_images = condition_metrics(
         gan, evaluator, args.probe_n, args.seed
@@ -164,7 +179,7 @@ def analyse(name, gan, args, results):
     plot_conditions(
         condition_images,
         f"{name}: the same 10 columns of z under each z_t condition",
-        results / f"draw_z_conditions_{suffix}.png",
+        figures / f"draw_z_conditions_{suffix}.png",
     )
     measured["probes"] = {
         "step_influence": step_influence(gan, args.probe_n, args.seed),

@@ -298,11 +298,7 @@ def test_linear_lr_decay_reaches_zero_at_the_last_update(tmp_path):
         )
         rates = [float(schedule(t)) for t in range(updates + 1)]
         np.testing.assert_allclose(rates, np.linspace(1e-3, 0.0, updates + 1))
-    constant = recipe_optimizers(DCGANConfig(width=0.125, **TINY))
-    assert [float(o.learning_rate) for o in constant] == pytest.approx([2e-4] * 2)
-
-
-def recipe_optimizers(config):
-    recipe = get("dcgan")
-    trainer = recipe.build(config, recipe.data(config))
-    return trainer.g_optimizer, trainer.d_optimizer
+    recipe, constant = get("dcgan"), DCGANConfig(width=0.125, **TINY)
+    trainer = recipe.build(constant, recipe.data(constant))
+    rates = [float(o.learning_rate) for o in (trainer.g_optimizer, trainer.d_optimizer)]
+    assert rates == pytest.approx([2e-4] * 2)
