@@ -28,6 +28,7 @@ import math
 import os
 import pathlib
 import platform
+import shutil
 import sys
 import time
 
@@ -48,6 +49,8 @@ CIFAR_STEPS = CIFAR["epochs"] * CIFAR["images"] // CIFAR["batch_size"]
 # kgan's DCGAN width with Radford's filters (1024 in the projection), per size.
 RADFORD_WIDTH = {28: 8.0, 32: 4.0}
 # Metrics summarised as mean and spread over seeds, with the better direction.
+# Loss rows a record keeps (of one per iteration) for the loss figures.
+LOSS_POINTS = 2000
 SUMMARY = {
     "frechet_distance": "lower",
     "kid": "lower",
@@ -64,6 +67,21 @@ SUMMARY = {
 def read_csv(path):
     with open(path, newline="") as f:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def thin(rows, points):
+    """Every k-th row (and the last), so that about `points` remain."""
+    every = max(1, len(rows) // points)
+    kept = rows[::every]
+    return kept if kept[-1] is rows[-1] else kept + [rows[-1]]
+
+
+def sample_moments(steps):
+    """The sample grids a record keeps: halfway (10,000 of 20,000) and the end."""
+    return {
+        f"iteration {steps // 2:,}": f"step_{steps // 2:06d}.png",
+        "end": "final.png",
+    }
 
 
 def loss_volatility(rows, key="d_loss", tail=0.2):
@@ -158,9 +176,20 @@ def run_one(dataset, activation, seed, args):
         "g_loss_volatility": loss_volatility(losses, "g_loss"),
         "class_history": history.rows,
     }
+    # The record is self-contained: the figures are rebuilt from it once the
+    # run folder is gone.
+    record["losses"] = thin(losses, LOSS_POINTS)
     if activation == "psf":
         alphas = read_csv(out / "alpha.csv")
+        record["alpha_history"] = alphas
         record["alpha_final"] = {k: v for k, v in alphas[-1].items() if k != "step"}
+    record["sample_grids"] = {}
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    for moment, file in sample_moments(steps).items():
+        if (out / "samples" / file).exists():
+            grid = record_path.with_name(f"{name}_{file}")
+            shutil.copyfile(out / "samples" / file, grid)
+            record["sample_grids"][moment] = grid.name
     with atomic_path(record_path) as partial:
         partial.write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -263,12 +292,12 @@ def plot_losses(dataset, runs, path):
     plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     for axis, activation in zip(axes, ACTIVATIONS, strict=True):
-        rows = read_csv(runs[activation] / "losses.csv")
-        steps = [r["step"] for r in rows]
+        record = runs[activation]
+        steps = [r["step"] for r in record["losses"]]
         for key in ("d_loss", "g_loss"):
-            axis.plot(steps, [r[key] for r in rows], lw=0.4, label=key)
+            axis.plot(steps, [r[key] for r in record["losses"]], lw=0.4, label=key)
         axis.set_title(
-            f"{dataset}, DCGAN with {activation.upper()} ({runs[activation].name})"
+            f"{dataset}, DCGAN with {activation.upper()} (seed {record['seed']})"
         )
         axis.set_xlabel("iteration")
         axis.grid(alpha=0.3)
@@ -277,20 +306,20 @@ def plot_losses(dataset, runs, path):
     save_figure(figure, path)
 
 
-def plot_samples(dataset, runs, steps, path):
+def plot_samples(dataset, runs, results, path):
     """Sample grids of both models halfway (10,000 of 20,000) and at the end."""
     plt = pyplot()
-    moments = {f"iteration {steps // 2:,}": f"step_{steps // 2:06d}.png"}
-    moments["end"] = "final.png"
+    moments = list(runs["lrelu"]["sample_grids"])
     figure, axes = plt.subplots(
         len(moments), 2, figsize=(10, 5.3 * len(moments)), squeeze=False
     )
-    for row, (moment, file) in zip(axes, moments.items(), strict=True):
+    for row, moment in zip(axes, moments, strict=True):
         for axis, activation in zip(row, ACTIVATIONS, strict=True):
-            path_png = runs[activation] / "samples" / file
-            if path_png.exists():
-                axis.imshow(plt.imread(path_png), cmap="gray")
-            axis.set_title(f"{activation.upper()}, {moment} ({runs[activation].name})")
+            record = runs[activation]
+            grid = record["sample_grids"].get(moment)
+            if grid:
+                axis.imshow(plt.imread(results / "psf" / grid), cmap="gray")
+            axis.set_title(f"{activation.upper()}, {moment} (seed {record['seed']})")
             axis.axis("off")
     save_figure(figure, path)
 
@@ -318,11 +347,11 @@ def plot_coverage(dataset, records, path):
     save_figure(figure, path)
 
 
-def plot_alphas(dataset, psf_runs, path):
+def plot_alphas(dataset, psf_records, path):
     plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
-    for run_index, run in enumerate(psf_runs):
-        rows = read_csv(run / "alpha.csv")
+    for run_index, record in enumerate(psf_records):
+        rows = record["alpha_history"]
         steps = [r["step"] for r in rows]
         for key in rows[0]:
             if key == "step":
@@ -409,14 +438,14 @@ def main(argv=None):
         if not records:
             continue
         seeds = sorted({r["seed"] for r in records})
-        first = {r["activation"]: pathlib.Path(r["run"]) for r in records[::-1]}
+        first = {r["activation"]: r for r in records[::-1]}
         stem = results / f"psf_{dataset}"
         if set(first) == set(ACTIVATIONS):
             plot_losses(dataset, first, f"{stem}_losses.png")
-            plot_samples(dataset, first, settings["steps"], f"{stem}_samples.png")
-        psf_runs = [pathlib.Path(r["run"]) for r in records if r["activation"] == "psf"]
-        if psf_runs:
-            plot_alphas(dataset, psf_runs, f"{stem}_alpha.png")
+            plot_samples(dataset, first, results, f"{stem}_samples.png")
+        psf_records = [r for r in records if r["activation"] == "psf"]
+        if psf_records:
+            plot_alphas(dataset, psf_records, f"{stem}_alpha.png")
         if any(r["class_history"] for r in records):
             plot_coverage(dataset, records, f"{stem}_coverage.png")
         report = {
@@ -425,7 +454,11 @@ def main(argv=None):
             | {"seeds": seeds, "machine": f"{platform.machine()} CPU, {cores} cores"},
             "better": SUMMARY,
             "summary": summarise(records),
-            "runs": records,
+            # The curves stay in the records in results/psf/.
+            "runs": [
+                {k: v for k, v in r.items() if k not in ("losses", "alpha_history")}
+                for r in records
+            ],
         }
         with atomic_path(f"{stem}.json") as partial:
             partial.write_text(json.dumps(report, indent=2) + "\n")

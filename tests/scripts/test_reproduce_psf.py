@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -62,10 +63,21 @@ def test_mnist_runs_record_class_history(reproduce_psf, tmp_path):
     )
     for figure in ("losses", "samples", "alpha", "coverage"):
         assert (results / f"psf_mnist_{figure}.png").stat().st_size > 0
-    # A finished run's record is reused, not retrained.
+    record = json.loads((results / "psf" / "mnist_psf_seed0.json").read_text())
+    assert [r["step"] for r in record["losses"]] == list(range(1, 9))
+    assert record["alpha_history"][-1]["step"] == 8
+    assert set(record["sample_grids"]) == {"iteration 4", "end"}
+    # A finished run's record is reused, not retrained, and the figures are
+    # rebuilt from the records alone.
     before = (results / "psf" / "mnist_lrelu_seed0.json").read_text()
+    shutil.rmtree(runs)
+    for figure in results.glob("psf_mnist_*.png"):
+        figure.unlink()
     assert reproduce_psf.main(args) == 0
+    assert not runs.exists()
     assert (results / "psf" / "mnist_lrelu_seed0.json").read_text() == before
+    for figure in ("losses", "samples", "alpha", "coverage"):
+        assert (results / f"psf_mnist_{figure}.png").stat().st_size > 0
 
 
 def test_cifar_automobile_setting_with_mock_data(reproduce_psf, tmp_path, monkeypatch):
