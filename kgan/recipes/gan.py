@@ -38,7 +38,18 @@ class GANConfig(RunConfig):
     loss: Loss = option("non_saturating", "adversarial loss")
     d_steps: int = option(1, "discriminator updates per generator update", minimum=1)
     learning_rate: float = option(
-        2e-4, "Adam learning rate of both networks", above=0.0, aliases=("--lr",)
+        2e-4,
+        "Adam learning rate of the generator, and of the discriminator unless "
+        "--d-learning-rate is set",
+        above=0.0,
+        aliases=("--lr",),
+    )
+    d_learning_rate: float | None = option(
+        None,
+        "Adam learning rate of the discriminator (TTUR, Heusel et al. 2017; "
+        "none: --learning-rate)",
+        above=0.0,
+        aliases=("--d-lr",),
     )
     beta_1: float = option(
         0.5, "Adam beta_1 of both networks", minimum=0.0, aliases=("--beta1",)
@@ -229,8 +240,7 @@ class GANRecipe(Recipe):
                 seed=config.seed,
             )
 
-            def adam(updates):
-                rate = config.learning_rate
+            def adam(updates, rate):
                 if config.lr_decay == "linear":
                     rate = keras.optimizers.schedules.PolynomialDecay(
                         rate, decay_steps=updates, end_learning_rate=0.0
@@ -243,8 +253,11 @@ class GANRecipe(Recipe):
             # statistics and gradients is not one program on CPU devices.
             jit = config.jit_compile and config.strategy is None
             trainer.compile(
-                g_optimizer=adam(config.steps),
-                d_optimizer=adam(config.steps * config.d_steps),
+                g_optimizer=adam(config.steps, config.learning_rate),
+                d_optimizer=adam(
+                    config.steps * config.d_steps,
+                    config.d_learning_rate or config.learning_rate,
+                ),
                 jit_compile=jit,
             )
         return trainer

@@ -10,6 +10,7 @@ import tensorflow as tf
 from kgan.callbacks import NonFiniteLossError
 from kgan.data import load_arrays
 from kgan.recipes import get
+from kgan.recipes.base import validate
 from kgan.recipes.gan import DCGANConfig, DrawConfig, VanillaConfig
 from kgan.runs import Progress, StepData, run
 from kgan.runs.data import Segment
@@ -302,3 +303,13 @@ def test_linear_lr_decay_reaches_zero_at_the_last_update(tmp_path):
     trainer = recipe.build(constant, recipe.data(constant))
     rates = [float(o.learning_rate) for o in (trainer.g_optimizer, trainer.d_optimizer)]
     assert rates == pytest.approx([2e-4] * 2)
+
+
+def test_ttur_gives_the_discriminator_its_own_learning_rate():
+    recipe = get("dcgan")
+    config = DCGANConfig(learning_rate=1e-4, d_learning_rate=4e-4, width=0.125, **TINY)
+    trainer = recipe.build(config, recipe.data(config))
+    assert float(trainer.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(trainer.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    with pytest.raises(ValueError, match="d_learning_rate"):
+        validate(DCGANConfig(d_learning_rate=0.0))
