@@ -7,7 +7,8 @@ classes covered and at least 70% confident samples (the shipped classifier,
 10,000 samples), within 5 minutes of wall time on 2 CPU cores, start-up and
 final evaluation included. Each variant (the default settings, the
 `quality` preset, and SAGAN's self-attention with spectral normalization at
-the default's settings) trains once per seed in a fresh Python process,
+the default's settings, stopped after the default run's training seconds
+so that both had equal time) trains once per seed in a fresh Python process,
 variants alternating within each seed so that all see the same machine.
 Every `--curve-every` seconds of training, a hook scores 2,000 samples;
 the wall time of each point counts from the process's start, without the
@@ -43,6 +44,9 @@ VARIANTS = {
     "quality": {"preset": "quality"},
     "sagan": {"attention_at": 14, "spectral_norm": True},
 }
+# Variants that train for the training seconds of another variant's run of
+# the same seed (a comparison at equal time, not at equal steps).
+EQUAL_TIME = {"sagan": "default"}
 CURVE_N = 2000
 
 
@@ -98,7 +102,7 @@ def child(args):
             next_point[0] += args.curve_every
 
     with tempfile.TemporaryDirectory() as folder:
-        run(recipe, config, folder, hook=hook, verbose=0)
+        run(recipe, config, folder, hook=hook, verbose=0, budget_seconds=args.budget)
         wall = time.perf_counter() - START - hook_seconds[0]
         final = json.loads((pathlib.Path(folder) / "metrics.json").read_text())
         summary = json.loads((pathlib.Path(folder) / "run.json").read_text())
@@ -149,11 +153,14 @@ def plot(runs, path):
     save_figure(figure, path)
 
 
-def run_variant(name, settings, curve_every):
-    """Trains one variant in a fresh process; returns its record."""
+def run_variant(name, settings, curve_every, budget=None):
+    """Trains one variant in a fresh process, for at most `budget` training
+    seconds if given; returns its record."""
     command = [sys.executable, __file__, "--child"]
     command += ["--settings", json.dumps(settings)]
     command += ["--curve-every", str(curve_every)]
+    if budget is not None:
+        command += ["--budget", str(budget)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         sys.stderr.write(done.stderr)
@@ -165,6 +172,7 @@ def run_variant(name, settings, curve_every):
         variant=name,
         seed=settings["seed"],
         settings=settings,
+        budget_seconds=budget,
         machine=f"{platform.machine()} CPU, {len(os.sched_getaffinity(0))} cores",
     )
     record["seconds_to_targets"] = time_to_targets(record["curve"])
@@ -174,6 +182,17 @@ def run_variant(name, settings, curve_every):
         flush=True,
     )
     return record
+
+
+def equal_time_budget(runs, reference, seed, name):
+    """The training seconds of `reference`'s run of `seed` among `runs`."""
+    for record in runs:
+        if record["variant"] == reference and record["seed"] == seed:
+            return record["training_seconds"]
+    raise ValueError(
+        f"The {name} variant trains for the time of the {reference} run of the "
+        f"same seed; run both. Received: variants without {reference}"
+    )
 
 
 def main(argv=None):
@@ -196,6 +215,7 @@ def main(argv=None):
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args)
@@ -210,17 +230,21 @@ def main(argv=None):
     for seed in args.seeds:
         for name in variants:
             settings = VARIANTS[name] | shared | {"seed": seed}
+            budget = None
+            if name in EQUAL_TIME:
+                budget = equal_time_budget(runs, EQUAL_TIME[name], seed, name)
             path = records / f"{name}_s{seed}.json"
             # A record is reused only if it trained what the recipe would
             # train now: a changed default retrains the "default" variant.
             if path.exists():
                 record = json.loads(path.read_text())
-                if record["config"] == config_record(resolve(settings)):
+                same = record["config"] == config_record(resolve(settings))
+                if same and record.get("budget_seconds") == budget:
                     print(f"== {name}, seed {seed}: recorded", flush=True)
                     runs.append(record)
                     continue
             print(f"== {name}, seed {seed}", flush=True)
-            record = run_variant(name, settings, args.curve_every)
+            record = run_variant(name, settings, args.curve_every, budget)
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as partial:
                 partial.write_text(json.dumps(record, indent=2) + "\n")

@@ -24,16 +24,18 @@ def test_short_benchmark(bench_quickstart, tmp_path):
     tiny = {"steps": 4, "width": 0.125, "batch_size": 16, "eval_n": 100}
     tiny |= {"jit_compile": False, "sample_every": 2, "checkpoint_every": 2}
     out, records = tmp_path / "quickstart.json", tmp_path / "records"
-    args = ["--seeds", "0", "--variants", "quality", "sagan", "--curve-every", "1e-3"]
-    args += ["--set", json.dumps(tiny), "--out", str(out), "--records", str(records)]
+    args = ["--seeds", "0", "--curve-every", "1e-3", "--set", json.dumps(tiny)]
+    args += ["--out", str(out), "--records", str(records)]
     assert bench_quickstart.main(args) == 0
     report = json.loads(out.read_text())
     assert sorted(p.name for p in records.iterdir()) == [
+        "default_s0.json",
         "quality_s0.json",
         "sagan_s0.json",
     ]
-    assert [r["variant"] for r in report["runs"]] == ["quality", "sagan"]
-    for record in report["runs"]:
+    default, quality, sagan = report["runs"]
+    assert [r["variant"] for r in report["runs"]] == ["default", "quality", "sagan"]
+    for record in (default, quality):
         assert record["steps"] == 4  # the shared settings override the preset
         assert record["final"]["n"] == 100
         curve = record["curve"]
@@ -42,7 +44,12 @@ def test_short_benchmark(bench_quickstart, tmp_path):
         walls = [p["wall_seconds"] for p in curve]
         assert walls == sorted(walls) and walls[0] > 0
         assert record["wall_seconds"] == walls[-1] > record["training_seconds"]
-    assert report["runs"][1]["settings"]["spectral_norm"] is True
+    assert quality["config"]["refine_layers"] == 1
+    assert sagan["settings"]["spectral_norm"] is True
+    # SAGAN's blocks train for the default run's time, not for its steps.
+    assert sagan["budget_seconds"] == default["training_seconds"]
+    steps = sagan["curve"][-1]["step"]
+    assert steps == 4 or sagan["training_seconds"] >= default["training_seconds"]
     assert report["summary"]["sagan"]["meets_targets"] == [False]
     assert out.with_suffix(".png").stat().st_size > 0
 
@@ -78,3 +85,9 @@ def test_recorded_runs_are_reused_and_changed_ones_retrained(
     assert bench(tiny | {"steps": 3}) == 0
     assert trained == ["default"]
     assert json.loads((records / "default_s0.json").read_text())["steps"] == 3
+
+
+def test_equal_time_variant_needs_its_reference(bench_quickstart, tmp_path):
+    args = ["--seeds", "0", "--variants", "sagan", "--records", str(tmp_path)]
+    with pytest.raises(ValueError, match="time of the default run"):
+        bench_quickstart.main(args)
