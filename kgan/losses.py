@@ -99,6 +99,32 @@ def generator_loss(name):
     return _GENERATOR[check_loss_name(name)]
 
 
+def r1_penalty(discriminator, real):
+    """R1 penalty `||grad_x D(x)||^2` on real images, per example.
+
+    Args:
+        discriminator: Callable from images to logits.
+        real: Real images, `(batch, ...)`.
+
+    Returns:
+        `(penalty, logits)`: the `(batch,)` penalty and the discriminator's
+        logits of `real`, which the loss reuses. Multiply the penalty by
+        gamma / 2.
+
+    Reference:
+        - Mescheder, Geiger, Nowozin, "Which Training Methods for GANs do
+          actually Converge?", ICML 2018.
+    """
+    real = tf.cast(real, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logits = discriminator(real, training=True)
+        total = tf.reduce_sum(tf.cast(logits, tf.float32))
+    grads = tape.gradient(total, real)
+    flat = tf.reshape(grads, (tf.shape(grads)[0], -1))
+    return tf.reduce_sum(tf.square(flat), axis=1), logits
+
+
 def gradient_penalty(discriminator, real, fake, alpha, target=1.0):
     """WGAN-GP penalty `(||grad D(x_hat)||_2 - target)^2` per example.
 

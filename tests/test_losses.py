@@ -96,6 +96,26 @@ def test_gradient_penalty_uses_the_interpolates():
     np.testing.assert_allclose(penalty, [0.0, 1.0], rtol=1e-5)  # |1|-1, |2|-1
 
 
+def test_r1_penalty_matches_the_numpy_input_gradient():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    x = keras.Input((3, 2, 1))
+    hidden = keras.layers.Dense(5, activation="tanh")(keras.layers.Flatten()(x))
+    critic = keras.Model(x, keras.layers.Dense(1)(hidden))
+    (w1, b1), (w2, b2) = (critic.layers[i].get_weights() for i in (2, 3))
+    real = np.random.default_rng(0).uniform(-1, 1, (4, 3, 2, 1)).astype("float32")
+
+    penalty, logits = losses.r1_penalty(critic, real)
+
+    flat = real.reshape(4, -1)
+    activations = np.tanh(flat @ w1 + b1)
+    # d logit / d x = W1 ((1 - tanh^2) * w2), one row per example.
+    grads = ((1 - activations**2) * w2[:, 0]) @ w1.T
+    np.testing.assert_allclose(penalty, np.sum(grads**2, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(logits, activations @ w2 + b2, rtol=1e-5)
+
+
 def test_unknown_loss():
     with pytest.raises(ValueError, match="Received: loss='wasserstein'"):
         losses.generator_loss("wasserstein")

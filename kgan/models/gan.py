@@ -31,6 +31,10 @@ class GAN(AdversarialModel):
             `generate` and `call` use the averaged generator.
         gp_weight: Weight lambda of the WGAN-GP gradient penalty. Defaults
             to 10.
+        r1_gamma: Weight gamma of the R1 penalty
+            `gamma / 2 * ||grad_x D(x)||^2` on real images (Mescheder et al.
+            2018), added to the discriminator loss and logged as `r1`, or
+            `None` (default: no penalty).
         latent_shape: Shape of one latent sample when it is not
             `(latent_dim,)` (recurrent generators draw one vector per step).
         seed: Integer seed of the train-step noise, or `None` for one from
@@ -50,6 +54,7 @@ class GAN(AdversarialModel):
         d_steps=1,
         ema=None,
         gp_weight=10.0,
+        r1_gamma=None,
         latent_shape=None,
         seed=None,
         **kwargs,
@@ -68,6 +73,11 @@ class GAN(AdversarialModel):
         self.loss = gan_losses.check_loss_name(loss)
         self.d_steps = d_steps
         self.gp_weight = float(gp_weight)
+        if r1_gamma is not None and not r1_gamma > 0:
+            raise ValueError(
+                f"`r1_gamma` must be positive or None. Received: r1_gamma={r1_gamma}"
+            )
+        self.r1_gamma = None if r1_gamma is None else float(r1_gamma)
         self.latent_shape = tuple(latent_shape) if latent_shape else (latent_dim,)
         expected = tuple(generator.input_shape[1:])
         if expected != self.latent_shape:
@@ -83,7 +93,8 @@ class GAN(AdversarialModel):
                 f"{tuple(discriminator.input_shape[1:])}. "
                 f"Received: discriminator.input_shape={discriminator.input_shape}"
             )
-        self.track_losses("d_loss", "g_loss", *(["gp"] if loss == "wgan_gp" else []))
+        extra = (["gp"] if loss == "wgan_gp" else []) + (["r1"] if r1_gamma else [])
+        self.track_losses("d_loss", "g_loss", *extra)
         self._d_loss_fn = gan_losses.discriminator_loss(loss)
         self._g_loss_fn = gan_losses.generator_loss(loss)
         self.built = True
@@ -101,9 +112,14 @@ class GAN(AdversarialModel):
             z = self._latents(latents, step, local_batch)
             with tf.GradientTape() as tape:
                 fake = self.generator(z, training=True)
-                real_logits = self.discriminator(real, training=True)
+                if self.r1_gamma is None:
+                    real_logits = self.discriminator(real, training=True)
+                else:
+                    r1, real_logits = gan_losses.r1_penalty(self.discriminator, real)
                 fake_logits = self.discriminator(fake, training=True)
                 per_example = self._d_loss_fn(real_logits, fake_logits)
+                if self.r1_gamma is not None:
+                    per_example += 0.5 * self.r1_gamma * r1
                 if self.loss == "wgan_gp":
                     alpha = tf.random.stateless_uniform(
                         (local_batch,), seed=self._replica_seed()
@@ -136,6 +152,8 @@ class GAN(AdversarialModel):
         losses = {"d_loss": d_loss * scale, "g_loss": g_loss * scale}
         if self.loss == "wgan_gp":
             losses["gp"] = average(gp) * scale
+        if self.r1_gamma is not None:
+            losses["r1"] = average(r1) * scale
         return self.record_losses(**losses)
 
     def _unpack(self, data):
@@ -188,6 +206,7 @@ class GAN(AdversarialModel):
                 "d_steps": self.d_steps,
                 "ema": self.ema,
                 "gp_weight": self.gp_weight,
+                "r1_gamma": self.r1_gamma,
                 "latent_shape": list(self.latent_shape),
             }
         )

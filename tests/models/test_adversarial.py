@@ -152,6 +152,44 @@ def test_gan_step_equals_the_update_by_hand(loss):
         )
 
 
+def test_r1_penalty_joins_the_discriminator_step():
+    generator, discriminator = mlp_networks()
+    gan = GAN(generator, discriminator, latent_dim=4, r1_gamma=2.0, seed=11)
+    gan.compile(sgd(), sgd(), jit_compile=False)
+    assert GAN.from_config(gan.get_config()).r1_gamma == 2.0
+    rng = np.random.default_rng(0)
+    real = tf.constant(rng.uniform(-1, 1, (5, 6, 1, 1)), tf.float32)
+    latents = rng.standard_normal((5, 2, 4)).astype("float32")
+    start = snapshot(gan.variables)
+
+    # The reference: the non-saturating D loss plus gamma/2 ||grad_x D(x)||^2
+    # on the real images, then the generator step as without R1.
+    g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
+    with tf.GradientTape() as tape:
+        with tf.GradientTape() as inner:
+            inner.watch(real)
+            real_logits = discriminator(real)
+        slopes = inner.gradient(real_logits, real)
+        r1 = tf.reduce_sum(tf.square(tf.reshape(slopes, (5, -1))), axis=1)
+        fake_logits = discriminator(generator(latents[:, 0], training=True))
+        d_loss = LOSSES_BY_HAND["non_saturating"][0](real_logits, fake_logits)
+        d_loss += tf.reduce_mean(r1)  # gamma / 2 = 1
+    apply_sgd(tape, d_loss, d_vars)
+    with tf.GradientTape() as tape:
+        fake_logits = discriminator(generator(latents[:, 1], training=True))
+        g_loss = LOSSES_BY_HAND["non_saturating"][1](fake_logits)
+    apply_sgd(tape, g_loss, g_vars)
+    expected = snapshot(g_vars + d_vars)
+
+    restore(gan.variables, start)
+    logs = fit_one_step(gan, real.numpy(), latents)
+    assert_same_weights(expected, g_vars + d_vars)
+    np.testing.assert_allclose(logs["d_loss"], float(d_loss), rtol=1e-5)
+    np.testing.assert_allclose(logs["r1"], float(tf.reduce_mean(r1)), rtol=1e-5)
+    with pytest.raises(ValueError, match="r1_gamma"):
+        GAN(generator, discriminator, latent_dim=4, r1_gamma=0.0)
+
+
 def test_progressive_step_at_a_fading_level_equals_the_update_by_hand():
     keras.utils.set_random_seed(0)
     gan = ProgressiveGAN(resolution=8, fmap_base=32, fmap_max=16, ema=None, seed=5)
