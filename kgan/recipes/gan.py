@@ -166,12 +166,6 @@ class DrawConfig(GANConfig):
         "kgan's attention numerics, not in the paper: bounded log gamma and "
         "scales, filterbank eps 1e-4 (else 1e-8), attention weights N(0, 0.01)",
     )
-    r1_gamma: float | None = option(
-        None,
-        "weight gamma of the R1 penalty gamma/2 ||grad D(x)||^2 on real images "
-        "(Mescheder et al. 2018; none: no penalty)",
-        above=0.0,
-    )
     global_clipnorm: float | None = option(
         10.0,
         "clip the global gradient norm of both networks (jbornschein/draw: 10; "
