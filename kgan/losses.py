@@ -115,12 +115,18 @@ def r1_penalty(discriminator, real):
         - Mescheder, Geiger, Nowozin, "Which Training Methods for GANs do
           actually Converge?", ICML 2018.
     """
-    real = tf.cast(real, tf.float32)
+    return _input_gradient_squares(discriminator, real)
+
+
+def _input_gradient_squares(discriminator, images):
+    """`(||grad_x D(x)||^2 per example, D(x))` for images `x`."""
+    images = tf.cast(images, tf.float32)
     with tf.GradientTape() as tape:
-        tape.watch(real)
-        logits = discriminator(real, training=True)
-        total = tf.reduce_sum(tf.cast(logits, tf.float32))
-    grads = tape.gradient(total, real)
+        tape.watch(images)
+        logits = discriminator(images, training=True)
+    # Each logit depends only on its own example, so the gradient of their
+    # sum holds every example's input gradient.
+    grads = tape.gradient(tf.cast(logits, tf.float32), images)
     flat = tf.reshape(grads, (tf.shape(grads)[0], -1))
     return tf.reduce_sum(tf.square(flat), axis=1), logits
 
@@ -146,13 +152,5 @@ def gradient_penalty(discriminator, real, fake, alpha, target=1.0):
     fake = tf.cast(fake, tf.float32)
     shape = tf.concat([tf.shape(alpha), tf.ones([tf.rank(real) - 1], tf.int32)], 0)
     alpha = tf.reshape(tf.cast(alpha, tf.float32), shape)
-    mixed = real + alpha * (fake - real)
-    with tf.GradientTape() as tape:
-        tape.watch(mixed)
-        logits = tf.cast(discriminator(mixed, training=True), tf.float32)
-    # Each logit depends only on its own example, so the gradient of their
-    # sum holds every example's input gradient.
-    grads = tape.gradient(logits, mixed)
-    flat = tf.reshape(grads, (tf.shape(grads)[0], -1))
-    norms = tf.sqrt(tf.reduce_sum(tf.square(flat), axis=1) + 1e-12)
-    return tf.square(norms - target)
+    squares, _ = _input_gradient_squares(discriminator, real + alpha * (fake - real))
+    return tf.square(tf.sqrt(squares + 1e-12) - target)
