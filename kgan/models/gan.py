@@ -6,6 +6,8 @@ import tensorflow as tf
 from kgan import losses as gan_losses
 from kgan.models.adversarial import AdversarialModel
 
+UPDATES = ("alternating", "simultaneous")
+
 
 @keras.saving.register_keras_serializable(package="kgan")
 class GAN(AdversarialModel):
@@ -14,9 +16,10 @@ class GAN(AdversarialModel):
     `fit` takes batches of real images in the generator's value range, or
     `(images, latents)` pairs where `latents` has shape
     `(batch, d_steps + 1, *latent_shape)`: one latent batch for every
-    discriminator step and one for the generator step, for experiments that
-    must fix the noise. Losses are averaged over the global batch, so a step
-    under `tf.distribute.MirroredStrategy` equals the same step on one device.
+    discriminator step and one for the generator step (`(batch, 1, ...)`
+    with the simultaneous update), for experiments that must fix the noise.
+    Losses are averaged over the global batch, so a step under
+    `tf.distribute.MirroredStrategy` equals the same step on one device.
 
     Args:
         generator: A Keras model from latent vectors to images.
@@ -31,6 +34,13 @@ class GAN(AdversarialModel):
             `generate` and `call` use the averaged generator.
         gp_weight: Weight lambda of the WGAN-GP gradient penalty. Defaults
             to 10.
+        update: `"alternating"` (default): each discriminator step draws its
+            own fakes and the generator step draws new ones against the
+            updated discriminator, as Goodfellow et al.'s algorithm 1.
+            `"simultaneous"`: one batch of fakes serves both networks, and
+            both gradients are taken before either network is updated (as
+            TensorFlow's DCGAN tutorial); it skips one generator and one
+            discriminator forward pass per step. Needs `d_steps=1`.
         r1_gamma: Weight gamma of the R1 penalty
             `gamma / 2 * ||grad_x D(x)||^2` on real images (Mescheder et al.
             2018), added to the discriminator loss and logged as `r1`, or
@@ -55,6 +65,7 @@ class GAN(AdversarialModel):
         ema=None,
         gp_weight=10.0,
         r1_gamma=None,
+        update="alternating",
         latent_shape=None,
         seed=None,
         **kwargs,
@@ -68,10 +79,21 @@ class GAN(AdversarialModel):
             raise ValueError(
                 f"`d_steps` must be an integer >= 1. Received: d_steps={d_steps}"
             )
+        if update not in UPDATES:
+            raise ValueError(
+                f"Unknown update. Expected one of {UPDATES}. "
+                f"Received: update={update!r}"
+            )
+        if update == "simultaneous" and d_steps != 1:
+            raise ValueError(
+                "The simultaneous update makes one discriminator step per "
+                f"generator step. Received: d_steps={d_steps}"
+            )
         super().__init__(generator, discriminator, ema=ema, seed=seed, **kwargs)
         self.latent_dim = latent_dim
         self.loss = gan_losses.check_loss_name(loss)
         self.d_steps = d_steps
+        self.update = update
         self.gp_weight = float(gp_weight)
         if r1_gamma is not None and not r1_gamma > 0:
             raise ValueError(
@@ -108,41 +130,35 @@ class GAN(AdversarialModel):
         def average(per_example):
             return tf.reduce_sum(per_example) / tf.cast(global_batch, tf.float32)
 
-        for step in range(self.d_steps):
-            z = self._latents(latents, step, local_batch)
-            with tf.GradientTape() as tape:
+        if self.update == "simultaneous":
+            z = self._latents(latents, 0, local_batch)
+            with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
                 fake = self.generator(z, training=True)
-                if self.r1_gamma is None:
-                    real_logits = self.discriminator(real, training=True)
-                else:
-                    r1, real_logits = gan_losses.r1_penalty(self.discriminator, real)
-                fake_logits = self.discriminator(fake, training=True)
-                per_example = self._d_loss_fn(real_logits, fake_logits)
-                if self.r1_gamma is not None:
-                    per_example += 0.5 * self.r1_gamma * r1
-                if self.loss == "wgan_gp":
-                    alpha = tf.random.stateless_uniform(
-                        (local_batch,), seed=self._replica_seed()
-                    )
-                    gp = gan_losses.gradient_penalty(
-                        self.discriminator, real, fake, alpha
-                    )
-                    per_example += self.gp_weight * gp
-                d_loss = average(per_example) + self.regularization(
-                    self.discriminator, replicas
-                )
-            grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-            self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
+                d_loss, fake_logits, penalties = self._d_loss(real, fake, average)
+                d_loss += self.regularization(self.discriminator, replicas)
+                g_loss = self._g_loss(fake_logits, average, replicas)
+            d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
+            g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
+            self.d_optimizer.apply(d_grads, self.discriminator.trainable_variables)
+            self.g_optimizer.apply(g_grads, self.generator.trainable_variables)
+        else:
+            for step in range(self.d_steps):
+                z = self._latents(latents, step, local_batch)
+                with tf.GradientTape() as tape:
+                    fake = self.generator(z, training=True)
+                    d_loss, _, penalties = self._d_loss(real, fake, average)
+                    d_loss += self.regularization(self.discriminator, replicas)
+                grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+                self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
 
-        z = self._latents(latents, self.d_steps, local_batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            g_loss = average(self._g_loss_fn(fake_logits)) + self.regularization(
-                self.generator, replicas
-            )
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply(grads, self.generator.trainable_variables)
+            z = self._latents(latents, self.d_steps, local_batch)
+            with tf.GradientTape() as tape:
+                fake_logits = self.discriminator(
+                    self.generator(z, training=True), training=True
+                )
+                g_loss = self._g_loss(fake_logits, average, replicas)
+            grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            self.g_optimizer.apply(grads, self.generator.trainable_variables)
         if self.ema is not None:
             self.update_ema()
 
@@ -150,11 +166,37 @@ class GAN(AdversarialModel):
         # average over replicas, so scale the shares back up.
         scale = tf.cast(replicas, tf.float32)
         losses = {"d_loss": d_loss * scale, "g_loss": g_loss * scale}
-        if self.loss == "wgan_gp":
-            losses["gp"] = average(gp) * scale
-        if self.r1_gamma is not None:
-            losses["r1"] = average(r1) * scale
+        losses.update({k: average(v) * scale for k, v in penalties.items()})
         return self.record_losses(**losses)
+
+    def _d_loss(self, real, fake, average):
+        """The discriminator's loss on `real` and `fake` with its penalties,
+        the fakes' logits, and the penalties per example by log name."""
+        penalties = {}
+        if self.r1_gamma is None:
+            real_logits = self.discriminator(real, training=True)
+        else:
+            penalties["r1"], real_logits = gan_losses.r1_penalty(
+                self.discriminator, real
+            )
+        fake_logits = self.discriminator(fake, training=True)
+        per_example = self._d_loss_fn(real_logits, fake_logits)
+        if self.r1_gamma is not None:
+            per_example += 0.5 * self.r1_gamma * penalties["r1"]
+        if self.loss == "wgan_gp":
+            alpha = tf.random.stateless_uniform(
+                (tf.shape(real)[0],), seed=self._replica_seed()
+            )
+            penalties["gp"] = gan_losses.gradient_penalty(
+                self.discriminator, real, fake, alpha
+            )
+            per_example += self.gp_weight * penalties["gp"]
+        return average(per_example), fake_logits, penalties
+
+    def _g_loss(self, fake_logits, average, replicas):
+        return average(self._g_loss_fn(fake_logits)) + self.regularization(
+            self.generator, replicas
+        )
 
     def _unpack(self, data):
         if isinstance(data, (tuple, list)) and len(data) > 3:
@@ -165,13 +207,14 @@ class GAN(AdversarialModel):
         # As Keras packs them: `fit(x)`, `fit(x, y)`, `train_on_batch(x)`.
         data, latents, _ = keras.utils.unpack_x_y_sample_weight(data)
         if latents is not None:
-            expected = (self.d_steps + 1,) + self.latent_shape
+            expected = (self.latent_batches,) + self.latent_shape
             if tuple(latents.shape[1:]) != expected:
                 raise ValueError(
                     "Latents must have shape "
                     f"(batch, {', '.join(map(str, expected))}): "
                     "one latent batch per discriminator step plus one for the "
-                    f"generator. Received: latents.shape={tuple(latents.shape)}"
+                    "generator (one in all with the simultaneous update). "
+                    f"Received: latents.shape={tuple(latents.shape)}"
                 )
         if tuple(data.shape[1:]) != self.image_shape:
             raise ValueError(
@@ -179,6 +222,12 @@ class GAN(AdversarialModel):
                 f"Received: images.shape={tuple(data.shape)}"
             )
         return data, latents
+
+    @property
+    def latent_batches(self):
+        """Latent batches a train step draws: `(batch, latent_batches,
+        *latent_shape)` is the shape of `fit`'s explicit latents."""
+        return 1 if self.update == "simultaneous" else self.d_steps + 1
 
     def _latents(self, latents, step, batch):
         if latents is not None:
@@ -207,6 +256,7 @@ class GAN(AdversarialModel):
                 "ema": self.ema,
                 "gp_weight": self.gp_weight,
                 "r1_gamma": self.r1_gamma,
+                "update": self.update,
                 "latent_shape": list(self.latent_shape),
             }
         )

@@ -104,6 +104,7 @@ def dcgan(
     base_filters=64,
     synchronized_batchnorm=False,
     refine_layers=0,
+    refine_kernel=4,
     initializer="glorot",
     psf_layers="all",
     attention_at=None,
@@ -131,6 +132,8 @@ def dcgan(
             the output's, before each upsampling. `0` (default) is
             Radford's generator; at 28 px its two layers leave the digits
             less recognisable, and `kgan train` uses `1`.
+        refine_kernel: Kernel size of the refine layers. Defaults to 4,
+            the size of the upsampling layers.
         initializer: `"glorot"` (default, Keras's Glorot uniform) or
             `"dcgan"`: every convolution and dense kernel from N(0, 0.02), as
             Radford et al. (BatchNorm keeps gamma 1, beta 0).
@@ -166,6 +169,11 @@ def dcgan(
         raise ValueError(
             "`refine_layers` must be a non-negative integer. "
             f"Received: refine_layers={refine_layers!r}"
+        )
+    if not isinstance(refine_kernel, int) or refine_kernel < 1:
+        raise ValueError(
+            "`refine_kernel` must be a positive integer. "
+            f"Received: refine_kernel={refine_kernel!r}"
         )
     if not width > 0:
         raise ValueError(f"`width` must be positive. Received: width={width}")
@@ -233,7 +241,7 @@ def dcgan(
         x = weighted(
             layers.Conv2DTranspose(
                 f,
-                4,
+                4 if strides == 2 else refine_kernel,
                 strides=strides,
                 padding="same",
                 use_bias=False,

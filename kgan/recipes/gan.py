@@ -37,6 +37,11 @@ class GANConfig(RunConfig):
     latent_dim: int = option(100, "size of z", minimum=1)
     loss: Loss = option("non_saturating", "adversarial loss")
     d_steps: int = option(1, "discriminator updates per generator update", minimum=1)
+    update: Literal["alternating", "simultaneous"] = option(
+        "alternating",
+        "alternating: D steps, then G against the updated D on new fakes; "
+        "simultaneous: both gradients from one batch of fakes (d_steps 1)",
+    )
     learning_rate: float = option(
         2e-4,
         "Adam learning rate of the generator, and of the discriminator unless "
@@ -84,6 +89,14 @@ class GANConfig(RunConfig):
         "synchronized batch norm)",
     )
 
+    def check(self):
+        if self.update == "simultaneous" and self.d_steps != 1:
+            raise ValueError(
+                "The simultaneous update makes one discriminator step per "
+                "generator step. "
+                f"Received: update='simultaneous', d_steps={self.d_steps}"
+            )
+
 
 @dataclasses.dataclass(frozen=True)
 class ActivationConfig(GANConfig):
@@ -115,6 +128,9 @@ class DCGANConfig(ActivationConfig):
         "stride-1 transposed convolutions added to the generator at each "
         "resolution (0: Radford's generator)",
         minimum=0,
+    )
+    refine_kernel: int = option(
+        4, "kernel size of the refine layers (the upsampling layers: 4)", minimum=1
     )
     initializer: Literal["glorot", "dcgan"] = option(
         "glorot", "kernel initializer: Glorot uniform, or N(0, 0.02) as Radford"
@@ -242,6 +258,7 @@ class GANRecipe(Recipe):
                 latent_dim=config.latent_dim,
                 loss=config.loss,
                 d_steps=config.d_steps,
+                update=config.update,
                 ema=config.ema,
                 r1_gamma=config.r1_gamma,
                 seed=config.seed,
@@ -333,6 +350,7 @@ class DCGANRecipe(GANRecipe):
             latent_dim=config.latent_dim,
             width=config.width,
             refine_layers=config.refine_layers,
+            refine_kernel=config.refine_kernel,
             initializer=config.initializer,
             psf_layers=config.psf_layers,
             attention_at=config.attention_at,

@@ -152,6 +152,57 @@ def test_gan_step_equals_the_update_by_hand(loss):
         )
 
 
+@pytest.mark.parametrize("loss", ["non_saturating", "hinge", "wgan_gp"])
+def test_simultaneous_step_takes_both_gradients_before_either_update(loss):
+    generator, discriminator = mlp_networks()
+    gan = GAN(generator, discriminator, 4, loss=loss, update="simultaneous", seed=11)
+    gan.compile(sgd(), sgd(), jit_compile=False)
+    assert GAN.from_config(gan.get_config()).update == "simultaneous"
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (5, 6, 1, 1)).astype("float32")
+    latents = rng.standard_normal((5, 1, 4)).astype("float32")
+    start = snapshot(gan.variables)
+
+    # The reference: one batch of fakes; both losses, and both gradients,
+    # from the networks as they were before the step.
+    noise = keras.random.SeedGenerator(11)
+    g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        fake = generator(latents[:, 0], training=True)
+        fake_logits = discriminator(fake)
+        d_loss = LOSSES_BY_HAND[loss][0](discriminator(real), fake_logits)
+        if loss == "wgan_gp":
+            alpha = tf.random.stateless_uniform((5,), seed=noise.next())
+            d_loss += 10.0 * tf.reduce_mean(
+                penalty_by_hand(discriminator, real, fake, alpha)
+            )
+        g_loss = LOSSES_BY_HAND[loss][1](fake_logits)
+    g_grads = tape.gradient(g_loss, g_vars)
+    apply_sgd(tape, d_loss, d_vars)
+    for variable, gradient in zip(g_vars, g_grads, strict=True):
+        variable.assign(variable - LEARNING_RATE * gradient)
+    expected = snapshot(g_vars + d_vars)
+
+    restore(gan.variables, start)
+    logs = fit_one_step(gan, real, latents)
+    assert_same_weights(expected, g_vars + d_vars)
+    np.testing.assert_allclose(logs["d_loss"], float(d_loss), rtol=1e-5)
+    np.testing.assert_allclose(logs["g_loss"], float(g_loss), rtol=1e-5)
+
+
+def test_simultaneous_update_arguments():
+    generator, discriminator = mlp_networks()
+    with pytest.raises(ValueError, match="Received: d_steps=2"):
+        GAN(generator, discriminator, latent_dim=4, update="simultaneous", d_steps=2)
+    with pytest.raises(ValueError, match="Received: update='joint'"):
+        GAN(generator, discriminator, latent_dim=4, update="joint")
+    gan = GAN(generator, discriminator, latent_dim=4, update="simultaneous")
+    gan.compile(sgd(), sgd(), jit_compile=False)
+    real = np.zeros((5, 6, 1, 1), np.float32)
+    with pytest.raises(ValueError, match=r"\(batch, 1, 4\)"):
+        fit_one_step(gan, real, np.zeros((5, 2, 4), np.float32))
+
+
 def test_r1_penalty_joins_the_discriminator_step():
     generator, discriminator = mlp_networks()
     gan = GAN(generator, discriminator, latent_dim=4, r1_gamma=2.0, seed=11)

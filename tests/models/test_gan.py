@@ -175,7 +175,9 @@ def test_dcgan_width_multiplier_scales_filters():
 @pytest.mark.parametrize("size", [28, 64])
 def test_dcgan_refine_layers_keep_each_resolution(size):
     plain, _ = dcgan(image_shape=(size, size, 1), width=0.25)
-    refined, _ = dcgan(image_shape=(size, size, 1), width=0.25, refine_layers=2)
+    refined, _ = dcgan(
+        image_shape=(size, size, 1), width=0.25, refine_layers=2, refine_kernel=3
+    )
 
     def deconvs(model):
         kind = keras.layers.Conv2DTranspose
@@ -189,6 +191,7 @@ def test_dcgan_refine_layers_keep_each_resolution(size):
     for layer in deconvs(refined):
         if layer.strides[0] == 1:
             assert layer.input.shape == layer.output.shape
+        assert layer.kernel_size == ((3, 3) if layer.strides[0] == 1 else (4, 4))
     assert refined.output_shape == plain.output_shape
 
 
@@ -284,6 +287,8 @@ def test_network_bad_arguments():
         dcgan(width=0)
     with pytest.raises(ValueError, match="Received: refine_layers=-1"):
         dcgan(refine_layers=-1)
+    with pytest.raises(ValueError, match="Received: refine_kernel=0"):
+        dcgan(refine_kernel=0)
 
 
 def test_synchronized_batchnorm_option():

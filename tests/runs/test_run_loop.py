@@ -313,3 +313,13 @@ def test_ttur_gives_the_discriminator_its_own_learning_rate():
     assert float(trainer.d_optimizer.learning_rate) == pytest.approx(4e-4)
     with pytest.raises(ValueError, match="d_learning_rate"):
         validate(DCGANConfig(d_learning_rate=0.0))
+
+
+def test_update_and_refine_kernel_reach_the_trainer_and_networks():
+    recipe = get("dcgan")
+    config = DCGANConfig(update="simultaneous", refine_kernel=3, width=0.125, **TINY)
+    trainer = recipe.build(config, recipe.data(config))
+    assert trainer.update == "simultaneous"
+    assert trainer.generator.get_layer("g_refine_0_0").kernel_size == (3, 3)
+    with pytest.raises(ValueError, match="update='simultaneous', d_steps=2"):
+        validate(DCGANConfig(update="simultaneous", d_steps=2))
