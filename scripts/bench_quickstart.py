@@ -19,7 +19,8 @@ samples) is the end point.
 Each finished run is written to `results/quickstart/<variant>_s<seed>.json`
 at once, and a run whose record exists with the same settings is not
 trained again, so the benchmark can span several sittings; the summary and
-the figure are rebuilt from the records.
+the figure are rebuilt from the records (`--recorded`: from those alone,
+training nothing and listing the runs still missing).
 """
 
 import argparse
@@ -213,6 +214,11 @@ def main(argv=None):
         default="results/quickstart",
         help="folder of the finished runs' records",
     )
+    parser.add_argument(
+        "--recorded",
+        action="store_true",
+        help="train nothing: summarise the runs that have a record, list the others",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
     parser.add_argument("--budget", type=float, help=argparse.SUPPRESS)
@@ -226,12 +232,15 @@ def main(argv=None):
     variants = args.variants or list(VARIANTS)
     shared = json.loads(args.set)
     records = pathlib.Path(args.records)
-    runs = []
+    runs, missing = [], []
     for seed in args.seeds:
         for name in variants:
             settings = VARIANTS[name] | shared | {"seed": seed}
             budget = None
             if name in EQUAL_TIME:
+                if args.recorded and f"{EQUAL_TIME[name]}_s{seed}" in missing:
+                    missing.append(f"{name}_s{seed}")
+                    continue
                 budget = equal_time_budget(runs, EQUAL_TIME[name], seed, name)
             path = records / f"{name}_s{seed}.json"
             # A record is reused only if it trained what the recipe would
@@ -243,6 +252,10 @@ def main(argv=None):
                     print(f"== {name}, seed {seed}: recorded", flush=True)
                     runs.append(record)
                     continue
+            if args.recorded:
+                print(f"== {name}, seed {seed}: no record, not trained", flush=True)
+                missing.append(f"{name}_s{seed}")
+                continue
             print(f"== {name}, seed {seed}", flush=True)
             record = run_variant(name, settings, args.curve_every, budget)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -253,6 +266,7 @@ def main(argv=None):
     for name in variants:
         mine = [r for r in runs if r["variant"] == name]
         summary[name] = {
+            "seeds": [r["seed"] for r in mine],
             "wall_minutes": [r["wall_seconds"] / 60 for r in mine],
             "minutes_to_targets": [
                 None
@@ -267,12 +281,14 @@ def main(argv=None):
         "machine": f"{platform.machine()} CPU, {len(os.sched_getaffinity(0))} cores",
         "targets": TARGETS | {"minutes": TARGET_MINUTES},
         "summary": summary,
+        "missing": missing,
         "runs": runs,
     }
     out = pathlib.Path(args.out)
     with atomic_path(out) as partial:
         partial.write_text(json.dumps(report, indent=2) + "\n")
-    plot(runs, out.with_suffix(".png"))
+    if runs:
+        plot(runs, out.with_suffix(".png"))
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -148,6 +148,7 @@ def run_one(dataset, activation, seed, args):
         psf_layers=args.psf_layers,
         # The paper's plain DCGAN, whatever `kgan train dcgan` defaults to:
         loss="non_saturating",
+        update="alternating",
         learning_rate=2e-4,
         beta_1=0.5,
         ema=None,  # samples from the trained generator

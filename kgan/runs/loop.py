@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import pathlib
 import time
 
@@ -119,6 +120,7 @@ def run(
     if resume and checkpoint.exists():
         counters.update(checkpoint.restore(trainer))
     step = global_step(trainer)
+    pace = {"steps": 0, "seconds": 0.0}  # timed training in this sitting
 
     evaluator = recipe.evaluator(config) if dataset is None else None
     metrics_log = _MetricsLog(folder / "metrics.csv", step)
@@ -153,6 +155,12 @@ def run(
         compiling = getattr(trainer, "train_function", None) is None
         if compiling:
             chunk = 1
+        elif budget_seconds is not None and pace["steps"]:
+            # End the chunk near the budget, at this sitting's pace, rather
+            # than up to a whole sample interval past it.
+            left = budget_seconds - counters["seconds"]
+            per_step = pace["seconds"] / pace["steps"]
+            chunk = min(chunk, max(1, math.ceil(left / per_step)))
         stream = data.stream(segment, first_batch=step - counters["segment_start"])
         clock = time.perf_counter()
         trainer.fit(
@@ -170,6 +178,8 @@ def run(
             )
         else:
             counters["seconds"] += elapsed
+            pace["steps"] += global_step(trainer) - step
+            pace["seconds"] += elapsed
         step = counters["step"] = global_step(trainer)
         if step % config.sample_every == 0:
             grid = _save_samples(

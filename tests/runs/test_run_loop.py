@@ -152,6 +152,25 @@ def test_budget_and_hook(tmp_path):
         run(get("dcgan"), config, tmp_path, verbose=0, resume=True)
 
 
+def test_budget_ends_the_chunk_near_the_limit(tmp_path, monkeypatch):
+    import types
+
+    from kgan.runs import loop
+
+    # A clock on which every chunk of training takes half a second.
+    ticks = iter(range(1000))
+    clock = types.SimpleNamespace(perf_counter=lambda: 0.5 * next(ticks))
+    monkeypatch.setattr(loop, "time", clock)
+    config = DCGANConfig(
+        steps=40, sample_every=10, checkpoint_every=10, width=0.125, **TINY
+    )
+    run(get("dcgan"), config, tmp_path, verbose=0, budget_seconds=0.75)
+    # Step 1 compiles off the clock; steps 2-10 take 0.5 s, so the 0.25 s
+    # left are 5 steps at that pace, not the 10 to the next sample.
+    summary = json.loads((tmp_path / "run.json").read_text())
+    assert (summary["status"], summary["step"]) == ("budget", 15)
+
+
 def test_existing_run_needs_resume(tmp_path):
     config = VanillaConfig(steps=2, sample_every=2, **TINY)
     run(get("gan"), config, tmp_path, verbose=0)

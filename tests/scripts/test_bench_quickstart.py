@@ -86,6 +86,15 @@ def test_recorded_runs_are_reused_and_changed_ones_retrained(
     assert trained == ["default"]
     assert json.loads((records / "default_s0.json").read_text())["steps"] == 3
 
+    # --recorded trains nothing: what has no record is listed as missing.
+    args = ["--seeds", "0", "1", "--variants", "default", "sagan", "--recorded"]
+    args += ["--set", json.dumps(tiny | {"steps": 3}), "--out", str(out)]
+    assert bench_quickstart.main([*args, "--records", str(records)]) == 0
+    assert trained == ["default"]
+    report = json.loads(out.read_text())
+    assert report["missing"] == ["sagan_s0", "default_s1", "sagan_s1"]
+    assert report["summary"]["default"]["seeds"] == [0]
+
 
 def test_equal_time_variant_needs_its_reference(bench_quickstart, tmp_path):
     args = ["--seeds", "0", "--variants", "sagan", "--records", str(tmp_path)]
