@@ -23,6 +23,19 @@ CANVAS_INIT_IMAGES = 2000
 # The filterbank epsilon of kgan's first DRAW-GAN, without the stabilisers.
 UNSTABILISED_EPS = 1e-8
 SAMPLE_GRID = 64
+# Help of the options whose defaults DCGANConfig changes.
+UPDATE_HELP = (
+    "alternating: D steps, then G against the updated D on new fakes; "
+    "simultaneous: both gradients from one batch of fakes (d_steps 1)"
+)
+LEARNING_RATE_HELP = (
+    "Adam learning rate of the generator, and of the discriminator unless "
+    "--d-learning-rate is set"
+)
+EMA_HELP = (
+    "decay of the moving average of the generator used for samples and "
+    "generator.keras (none: no average)"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,13 +52,11 @@ class GANConfig(RunConfig):
     d_steps: int = option(1, "discriminator updates per generator update", minimum=1)
     update: Literal["alternating", "simultaneous"] = option(
         "alternating",
-        "alternating: D steps, then G against the updated D on new fakes; "
-        "simultaneous: both gradients from one batch of fakes (d_steps 1)",
+        UPDATE_HELP,
     )
     learning_rate: float = option(
         2e-4,
-        "Adam learning rate of the generator, and of the discriminator unless "
-        "--d-learning-rate is set",
+        LEARNING_RATE_HELP,
         above=0.0,
         aliases=("--lr",),
     )
@@ -66,8 +77,7 @@ class GANConfig(RunConfig):
     )
     ema: float | None = option(
         0.999,
-        "decay of the moving average of the generator used for samples and "
-        "generator.keras (none: no average)",
+        EMA_HELP,
         above=0.0,
         below=1.0,
     )
@@ -124,20 +134,17 @@ class DCGANConfig(ActivationConfig):
     steps: int = option(3500, "generator updates to train for", minimum=1)
     update: Literal["alternating", "simultaneous"] = option(
         "simultaneous",
-        "alternating: D steps, then G against the updated D on new fakes; "
-        "simultaneous: both gradients from one batch of fakes (d_steps 1)",
+        UPDATE_HELP,
     )
     learning_rate: float = option(
         1e-3,
-        "Adam learning rate of the generator, and of the discriminator unless "
-        "--d-learning-rate is set",
+        LEARNING_RATE_HELP,
         above=0.0,
         aliases=("--lr",),
     )
     ema: float | None = option(
         0.995,
-        "decay of the moving average of the generator used for samples and "
-        "generator.keras (none: no average)",
+        EMA_HELP,
         above=0.0,
         below=1.0,
     )
@@ -350,8 +357,8 @@ class DCGANRecipe(GANRecipe):
     name = "dcgan"
     summary = "Radford's convolutional GAN, LReLU or PSF activations"
     config_class = DCGANConfig
-    # The first quick start's settings: 10/10 classes and 73.4% confident
-    # MNIST samples after 15,000 steps (25 minutes on 2 CPU cores).
+    # The former defaults: 10/10 classes and 73.4% confident MNIST samples
+    # after 15,000 steps (25 minutes on 2 CPU cores).
     presets = {
         "quality": {
             "steps": 15000,
