@@ -152,7 +152,8 @@ def run_one(dataset, activation, seed, args):
         learning_rate=2e-4,
         beta_1=0.5,
         ema=None,  # samples from the trained generator
-        refine_layers=0,  # and Radford's generator, as in the paper
+        refine_layers=0,  # and Radford's networks, as in the paper
+        discriminator_units=0,
         sample_every=max(1, steps // 4),  # the grids at 10,000 and at the end
         checkpoint_every=math.gcd(args.history_every, 500),
         eval_n=args.eval_n,

@@ -109,6 +109,7 @@ def dcgan(
     psf_layers="all",
     attention_at=None,
     spectral_norm=False,
+    discriminator_units=0,
 ):
     """Radford et al.'s DCGAN for 28x28, 32x32 and 64x64 images.
 
@@ -150,6 +151,10 @@ def dcgan(
             networks in `keras.layers.SpectralNormalization`, as SAGAN (the
             generator keeps its BatchNorm). The wrappers are named
             `<layer>_sn`.
+        discriminator_units: Units of a hidden dense layer (BatchNorm and
+            activation) between the discriminator's last convolution and
+            its logit, as InfoGAN's MNIST discriminator (1,024 units); `0`
+            (default): none, Radford's discriminator.
 
     Returns:
         `(generator, discriminator)`, two functional Keras models.
@@ -157,6 +162,9 @@ def dcgan(
     Reference:
         - Radford, Metz, Chintala, "Unsupervised Representation Learning with
           Deep Convolutional Generative Adversarial Networks", ICLR 2016.
+        - Chen et al., "InfoGAN: Interpretable Representation Learning by
+          Information Maximizing Generative Adversarial Nets", NeurIPS 2016,
+          appendix C.1 (the hidden dense layer of the discriminator).
     """
     _check_image_shape(image_shape)
     size, width_px, channels = image_shape
@@ -169,6 +177,11 @@ def dcgan(
         raise ValueError(
             "`refine_layers` must be a non-negative integer. "
             f"Received: refine_layers={refine_layers!r}"
+        )
+    if not isinstance(discriminator_units, int) or discriminator_units < 0:
+        raise ValueError(
+            "`discriminator_units` must be a non-negative integer. "
+            f"Received: discriminator_units={discriminator_units!r}"
         )
     if not isinstance(refine_kernel, int) or refine_kernel < 1:
         raise ValueError(
@@ -293,6 +306,17 @@ def dcgan(
         x = hidden_activation(edge if i == 0 else activation, f"d_conv_{i}_act")(x)
         x = attend(x, size // 2 ** (i + 1), "d")
     x = layers.Flatten(name="d_flatten")(x)
+    if discriminator_units:
+        x = weighted(
+            layers.Dense(
+                discriminator_units,
+                use_bias=False,
+                kernel_initializer=kernel,
+                name="d_dense",
+            )
+        )(x)
+        x = norm("d_dense_bn")(x)
+        x = hidden_activation(activation, "d_dense_act")(x)
     logit = weighted(layers.Dense(1, kernel_initializer=kernel, name="d_logit"))(x)
     discriminator = keras.Model(image_in, logit, name="dcgan_discriminator")
     return generator, discriminator

@@ -129,9 +129,9 @@ class VanillaConfig(ActivationConfig):
 @dataclasses.dataclass(frozen=True)
 class DCGANConfig(ActivationConfig):
     """Radford's DCGAN, with LReLU or PSF activations. Its defaults are the
-    quick start's: 5 minutes on 2 CPU cores (README, "Quick start")."""
+    quick start's: under 5 minutes on 2 CPU cores (README, "Quick start")."""
 
-    steps: int = option(3500, "generator updates to train for", minimum=1)
+    steps: int = option(2500, "generator updates to train for", minimum=1)
     update: Literal["alternating", "simultaneous"] = option(
         "simultaneous",
         UPDATE_HELP,
@@ -159,6 +159,12 @@ class DCGANConfig(ActivationConfig):
     )
     refine_kernel: int = option(
         3, "kernel size of the refine layers (the upsampling layers: 4)", minimum=1
+    )
+    discriminator_units: int = option(
+        256,
+        "units of a hidden dense layer before the discriminator's logit, as "
+        "InfoGAN's MNIST discriminator (1024; 0: none, as Radford)",
+        minimum=0,
     )
     initializer: Literal["glorot", "dcgan"] = option(
         "glorot", "kernel initializer: Glorot uniform, or N(0, 0.02) as Radford"
@@ -366,6 +372,7 @@ class DCGANRecipe(GANRecipe):
             "width": 1.0,
             "refine_layers": 1,
             "refine_kernel": 4,
+            "discriminator_units": 0,
             "loss": "non_saturating",
             "update": "alternating",
             "learning_rate": 2e-4,
@@ -386,6 +393,7 @@ class DCGANRecipe(GANRecipe):
             psf_layers=config.psf_layers,
             attention_at=config.attention_at,
             spectral_norm=config.spectral_norm,
+            discriminator_units=config.discriminator_units,
             activation=config.activation,
             synchronized_batchnorm=config.strategy is not None,
         )

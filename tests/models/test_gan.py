@@ -267,6 +267,34 @@ def test_dcgan_self_attention_and_spectral_norm_train(size, at):
         dcgan(attention_at=5)
 
 
+def test_dcgan_discriminator_units_add_a_hidden_dense_layer():
+    _, plain = dcgan(width=0.125)
+    assert "d_dense" not in [la.name for la in plain.layers]
+    assert plain.get_layer("d_logit").kernel.shape == (7 * 7 * 16, 1)
+
+    _, discriminator = dcgan(width=0.125, discriminator_units=32)
+    dense = discriminator.get_layer("d_dense")
+    assert dense.kernel.shape == (7 * 7 * 16, 32) and not dense.use_bias
+    assert discriminator.get_layer("d_logit").kernel.shape == (32, 1)
+    # The head against NumPy: dense, BatchNorm at its initial statistics
+    # (inference), LeakyReLU(0.2), logit.
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1))
+    features = keras.Model(
+        discriminator.input, discriminator.get_layer("d_flatten").output
+    ).predict(images, verbose=0)
+    hidden = features @ dense.kernel.numpy()
+    hidden /= np.sqrt(1.0 + discriminator.get_layer("d_dense_bn").epsilon)
+    hidden = np.where(hidden > 0, hidden, 0.2 * hidden)
+    logit = discriminator.get_layer("d_logit")
+    expected = hidden @ logit.kernel.numpy() + logit.bias.numpy()
+    np.testing.assert_allclose(
+        discriminator.predict(images, verbose=0), expected, rtol=1e-4, atol=1e-5
+    )
+
+    _, normalized = dcgan(width=0.125, discriminator_units=32, spectral_norm=True)
+    assert isinstance(normalized.get_layer("d_dense_sn"), SpectralNormalization)
+
+
 def test_vanilla_maxout_discriminator():
     _, discriminator = vanilla(maxout=True)
     maxouts = [la for la in discriminator.layers if isinstance(la, Maxout)]
@@ -289,6 +317,10 @@ def test_network_bad_arguments():
         dcgan(refine_layers=-1)
     with pytest.raises(ValueError, match="Received: refine_kernel=0"):
         dcgan(refine_kernel=0)
+    with pytest.raises(ValueError, match="Received: discriminator_units=-1"):
+        dcgan(discriminator_units=-1)
+    with pytest.raises(ValueError, match="Received: discriminator_units=1.5"):
+        dcgan(discriminator_units=1.5)
 
 
 def test_synchronized_batchnorm_option():

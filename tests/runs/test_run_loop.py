@@ -348,3 +348,15 @@ def test_update_and_refine_kernel_reach_the_trainer_and_networks():
     assert trainer.generator.get_layer("g_refine_0_0").kernel_size == (3, 3)
     with pytest.raises(ValueError, match="update='simultaneous', d_steps=2"):
         validate(DCGANConfig(update="simultaneous", d_steps=2))
+
+
+def test_discriminator_units_reach_the_network_and_the_presets_pin_them():
+    recipe = get("dcgan")
+    image_shape = (28, 28, 1)
+    _, discriminator = recipe.networks(DCGANConfig(width=0.125), image_shape, None)
+    assert discriminator.get_layer("d_dense").units == 256
+    quality = DCGANConfig(**recipe.presets["quality"])
+    _, discriminator = recipe.networks(quality, image_shape, None)
+    assert "d_dense" not in [la.name for la in discriminator.layers]
+    with pytest.raises(ValueError, match="discriminator_units"):
+        validate(DCGANConfig(discriminator_units=-1))

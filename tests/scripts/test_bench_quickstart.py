@@ -31,11 +31,17 @@ def test_short_benchmark(bench_quickstart, tmp_path):
     assert sorted(p.name for p in records.iterdir()) == [
         "default_s0.json",
         "quality_s0.json",
+        "radford_d_s0.json",
         "sagan_s0.json",
     ]
-    default, quality, sagan = report["runs"]
-    assert [r["variant"] for r in report["runs"]] == ["default", "quality", "sagan"]
-    for record in (default, quality):
+    default, quality, radford_d, sagan = report["runs"]
+    assert [r["variant"] for r in report["runs"]] == [
+        "default",
+        "quality",
+        "radford_d",
+        "sagan",
+    ]
+    for record in (default, quality, radford_d):
         assert record["steps"] == 4  # the shared settings override the preset
         assert record["final"]["n"] == 100
         curve = record["curve"]
@@ -45,6 +51,9 @@ def test_short_benchmark(bench_quickstart, tmp_path):
         assert walls == sorted(walls) and walls[0] > 0
         assert record["wall_seconds"] == walls[-1] > record["training_seconds"]
     assert quality["config"]["refine_layers"] == 1
+    assert default["config"]["discriminator_units"] == 256
+    assert quality["config"]["discriminator_units"] == 0
+    assert radford_d["config"]["discriminator_units"] == 0
     assert sagan["settings"]["spectral_norm"] is True
     # SAGAN's blocks train for the default run's time, not for its steps.
     assert sagan["budget_seconds"] == default["training_seconds"]
