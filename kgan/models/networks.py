@@ -236,17 +236,15 @@ def dcgan(
             momentum=0.9, synchronized=synchronized_batchnorm, name=name
         )
 
+    def dense(x, units, name, act):
+        x = weighted(
+            layers.Dense(units, use_bias=False, kernel_initializer=kernel, name=name)
+        )(x)
+        x = norm(f"{name}_bn")(x)
+        return hidden_activation(act, f"{name}_act")(x)
+
     z = keras.Input((latent_dim,), name="z")
-    x = weighted(
-        layers.Dense(
-            start * start * filters[-1],
-            use_bias=False,
-            kernel_initializer=kernel,
-            name="g_project",
-        )
-    )(z)
-    x = norm("g_project_bn")(x)
-    x = hidden_activation(edge, "g_project_act")(x)
+    x = dense(z, start * start * filters[-1], "g_project", edge)
     x = layers.Reshape((start, start, filters[-1]), name="g_reshape")(x)
     x = attend(x, start, "g")
 
@@ -307,16 +305,7 @@ def dcgan(
         x = attend(x, size // 2 ** (i + 1), "d")
     x = layers.Flatten(name="d_flatten")(x)
     if discriminator_units:
-        x = weighted(
-            layers.Dense(
-                discriminator_units,
-                use_bias=False,
-                kernel_initializer=kernel,
-                name="d_dense",
-            )
-        )(x)
-        x = norm("d_dense_bn")(x)
-        x = hidden_activation(activation, "d_dense_act")(x)
+        x = dense(x, discriminator_units, "d_dense", activation)
     logit = weighted(layers.Dense(1, kernel_initializer=kernel, name="d_logit"))(x)
     discriminator = keras.Model(image_in, logit, name="dcgan_discriminator")
     return generator, discriminator
