@@ -1,7 +1,7 @@
 """Trains the classifier behind kgan's Frechet distance, KID and mode coverage.
 
     python scripts/train_classifier.py mnist
-    python scripts/train_classifier.py fashion_mnist   # after prepare_data.py
+    python scripts/train_classifier.py fashion_mnist   # after kgan data prepare
 
 Writes `kgan/saved_models/<dataset>_classifier.keras` and a model card
 `kgan/saved_models/<dataset>_classifier.md` with the measured test accuracy.
@@ -30,7 +30,7 @@ REQUIRED_ACCURACY = {"mnist": 0.98, "fashion_mnist": 0.90}
 DATA_DESCRIPTION = {
     "mnist": "the 8,000 training digits of kgan's embedded MNIST file "
     "(`kgan/data/mnist_10k.npz`); tested on its 2,000 held-out digits",
-    "fashion_mnist": "Fashion-MNIST prepared by `scripts/prepare_data.py "
+    "fashion_mnist": "Fashion-MNIST prepared by `kgan data prepare "
     "fashion_mnist` (kgan's split: the last 1,000 images of each class are the "
     "test split); trained on the rest",
 }

@@ -8,6 +8,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgan.cli.compress import add_compress  # noqa: E402
+from kgan.cli.data import add_data  # noqa: E402
 from kgan.cli.tools import add_bench, add_evaluate, add_export, add_sample  # noqa: E402
 from kgan.cli.train import add_train  # noqa: E402
 
@@ -24,6 +25,7 @@ def main(argv=None):
         add_export,
         add_bench,
         add_compress,
+        add_data,
     ):
         add(subparsers)
     args = parser.parse_args(argv)

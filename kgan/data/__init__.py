@@ -1,7 +1,7 @@
 """Datasets as tf.data pipelines of images scaled to [-1, 1]."""
 
 from kgan.data.loading import load, load_arrays
-from kgan.data.prepare import prepare_fashion_mnist, prepare_tfds
+from kgan.data.prepare import prepare_fashion_mnist, prepare_mnist_full, prepare_tfds
 from kgan.data.road_scenes import ROAD_CLASSES, road_scenes
 from kgan.data.sources import data_dir
 
@@ -11,6 +11,7 @@ __all__ = [
     "load",
     "load_arrays",
     "prepare_fashion_mnist",
+    "prepare_mnist_full",
     "prepare_tfds",
     "road_scenes",
 ]

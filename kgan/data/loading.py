@@ -27,18 +27,21 @@ def load(
     """Loads a dataset as batches of float32 images in [-1, 1].
 
     Args:
-        name: `"mnist"`, `"fashion_mnist"`, `"cifar10"`, `"folder"` or
-            `"road_scenes"` (10,000 generated training and 1,000 test
-            scenes, 64 px or `image_size`; see `kgan.data.road_scenes`).
-        split: `"train"` or `"test"`. MNIST from the embedded file has a
-            fixed 8,000/2,000 split; an image folder has only `"train"`.
+        name: `"mnist"`, `"mnist_full"` (the 50,000 / 10,000 / 10,000
+            split, prepared by `kgan data prepare mnist_full`),
+            `"fashion_mnist"`, `"cifar10"`, `"folder"` or `"road_scenes"`
+            (10,000 generated training and 1,000 test scenes, 64 px or
+            `image_size`; see `kgan.data.road_scenes`).
+        split: `"train"` or `"test"`, and `"validation"` for `mnist_full`.
+            MNIST from the embedded file has a fixed 8,000/2,000 split; an
+            image folder has only `"train"`.
         batch_size: Positive integer.
         with_labels: If `True`, yield `(images, labels)` with int32 labels.
         seed: Shuffle seed, for reproducible order.
         shuffle: Whether to shuffle, reshuffling every epoch.
         source: Where to read from. `"embedded"` (MNIST's default, the file
             shipped with kgan), `"npz"` (Fashion-MNIST's default, prepared by
-            `scripts/prepare_data.py`), `"tfds"` (tensorflow-datasets, never
+            `kgan data prepare`), `"tfds"` (tensorflow-datasets, never
             downloading) or `"folder"`. Defaults to the dataset's first source.
         classes: Optional list of class indices to keep, e.g. `[1]` for the
             CIFAR-10 automobiles.
@@ -125,7 +128,7 @@ def _check_arguments(name, split, source, classes):
             f"Dataset {name} can be read from {list(known_sources)}. "
             f"Received: source={source!r}"
         )
-    splits = ("train",) if name == "folder" else sources.SPLITS
+    splits = sources.splits(name)
     if split not in splits:
         raise ValueError(
             f"Dataset {name} has the splits {list(splits)}. Received: split={split!r}"

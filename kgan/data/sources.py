@@ -20,6 +20,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # first source is the default.
 SOURCES = {
     "mnist": ("embedded", "tfds"),
+    "mnist_full": ("npz",),
     "fashion_mnist": ("npz", "tfds"),
     "cifar10": ("tfds",),
     "folder": ("folder",),
@@ -48,6 +49,15 @@ def generated_road_scenes(split, image_size=None):
 
 
 SPLITS = ("train", "test")
+# Datasets with more splits than train and test.
+EXTRA_SPLITS = {"mnist_full": ("validation",)}
+
+
+def splits(name):
+    """The splits of dataset `name`."""
+    if name == "folder":
+        return ("train",)
+    return SPLITS + EXTRA_SPLITS.get(name, ())
 
 
 def data_dir() -> pathlib.Path:
@@ -59,8 +69,9 @@ def data_dir() -> pathlib.Path:
 
 def prepare_command(name: str, source: str) -> str:
     """The command a user runs to make `name` available from `source`."""
-    flag = "" if source == SOURCES[name][0] else f" --source {source}"
-    return f"python scripts/prepare_data.py {name}{flag}"
+    # tfds is the default where kgan has no file of its own to prepare.
+    flag = " --source tfds" if source == "tfds" and "npz" in SOURCES[name] else ""
+    return f"kgan data prepare {name}{flag}"
 
 
 def embedded_mnist(split):
@@ -76,7 +87,7 @@ def embedded_mnist(split):
 
 
 def prepared_npz(name, split):
-    """Arrays of a dataset prepared by `scripts/prepare_data.py` in data_dir()."""
+    """Arrays of a dataset prepared by `kgan data prepare` in data_dir()."""
     path = data_dir() / f"{name}.npz"
     if not path.exists():
         raise FileNotFoundError(

@@ -28,8 +28,13 @@ def saved_models_dir() -> pathlib.Path:
     return pathlib.Path(str(importlib.resources.files("kgan") / "saved_models"))
 
 
+# Datasets that share another dataset's classifier (the same classes and images).
+CLASSIFIER_OF = {"mnist_full": "mnist"}
+
+
 def classifier_path(dataset: str) -> pathlib.Path:
-    return saved_models_dir() / f"{dataset}_classifier.keras"
+    name = CLASSIFIER_OF.get(dataset, dataset)
+    return saved_models_dir() / f"{name}_classifier.keras"
 
 
 def build_classifier(image_shape=(28, 28, 1), num_classes=10, feature_dim=128):

@@ -43,7 +43,7 @@ class GANConfig(RunConfig):
     """Settings of an unconditional GAN run."""
 
     dataset: str = option(
-        "mnist", "mnist (embedded), fashion_mnist, cifar10 or road_scenes"
+        "mnist", "mnist (embedded), mnist_full, fashion_mnist, cifar10 or road_scenes"
     )
     steps: int = option(15000, "generator updates to train for", minimum=1)
     batch_size: int = option(64, "global batch size", minimum=1)

@@ -37,7 +37,7 @@ class ProgressiveConfig(RunConfig):
     """Settings of a Progressive GAN run."""
 
     dataset: str = option(
-        "mnist", "mnist (embedded), fashion_mnist, cifar10 or road_scenes"
+        "mnist", "mnist (embedded), mnist_full, fashion_mnist, cifar10 or road_scenes"
     )
     resolution: int = option(
         32,

