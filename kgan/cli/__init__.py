@@ -9,6 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgan.cli.compress import add_compress  # noqa: E402
 from kgan.cli.data import add_data  # noqa: E402
+from kgan.cli.study import add_study  # noqa: E402
 from kgan.cli.tools import add_bench, add_evaluate, add_export, add_sample  # noqa: E402
 from kgan.cli.train import add_train  # noqa: E402
 
@@ -26,6 +27,7 @@ def main(argv=None):
         add_bench,
         add_compress,
         add_data,
+        add_study,
     ):
         add(subparsers)
     args = parser.parse_args(argv)

@@ -129,7 +129,7 @@ def sliced_wasserstein(a, b, rng, repeats=4, directions=128):
     count = min(len(a), len(b))
     dimensions = a.values.shape[1] if isinstance(a, _Descriptors) else a.shape[1]
     results = []
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
         for _ in range(repeats):
             dirs = rng.standard_normal((dimensions, directions)).astype(np.float32)
             dirs /= np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))

@@ -1,0 +1,163 @@
+"""Running a study: every run of every variant and seed, alternated, each
+resumable, each ending in its record."""
+
+import csv
+import dataclasses
+import os
+import time
+
+import keras
+
+from kgan.files import read_json, write_json
+from kgan.recipes import get
+from kgan.runs import finish
+from kgan.studies.machine import machine_info
+from kgan.studies.metrics import (
+    CoverageHistory,
+    history_measures,
+    loss_measures,
+    thin_curve,
+)
+from kgan.studies.records import StudyPaths, read_record, write_record
+
+# Statuses of `run.json` after which a run trains no more.
+ENDED = ("finished", "budget")
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def run_study(study, paths=None, seeds=None, variants=None, verbose=1):
+    """Runs what is missing of `study`: seeds outer, the variants alternating
+    within each seed. A run with a record of its key is reused, one with a
+    run folder resumes from its checkpoint, any other starts.
+
+    Args:
+        study: A `kgan.studies.Study`.
+        paths: Its `StudyPaths` (default: `results/` and `runs/`).
+        seeds: Only these seeds (default: the study's).
+        variants: Only these variants (default: all).
+        verbose: 1 prints a line per run and a progress bar.
+
+    Returns:
+        The records, in run order.
+    """
+    paths = paths or StudyPaths(study.name)
+    plan = study.runs(seeds, variants)
+    # Check every existing record first: a corrupt one stops the study
+    # before anything trains.
+    existing = {
+        (v, s): read_record(paths.record(v, s))
+        for v, s in plan
+        if paths.record(v, s).exists()
+    }
+    records = []
+    for number, (variant, seed) in enumerate(plan, 1):
+        key = study.key(variant, seed)
+        record = existing.get((variant, seed))
+        if record is not None and record["key"] == key:
+            if verbose:
+                print(f"[{number}/{len(plan)}] {variant} seed {seed}: recorded")
+            records.append(record)
+            continue
+        if verbose:
+            print(f"[{number}/{len(plan)}] {variant} seed {seed}: training", flush=True)
+        records.append(run_one(study, paths, variant, seed, verbose))
+    return records
+
+
+def run_one(study, paths, variant, seed, verbose=1):
+    """Trains (or resumes, or loads) one run and writes its record."""
+    recipe = get(study.recipe)
+    config = study.config(variant, seed)
+    key = study.key(variant, seed)
+    out = paths.run(variant, seed, key)
+    out.mkdir(parents=True, exist_ok=True)
+    pid_file = out / "study.pid"
+    pid_file.write_text(f"{os.getpid()}\n")
+    sittings_path = out / "sittings.json"
+    sittings = (
+        read_json(sittings_path, "sittings file") if sittings_path.exists() else []
+    )
+    sittings.append({"machine": machine_info(), "wall_seconds": None})
+    clock = time.perf_counter()
+    try:
+        summary_path = out / "run.json"
+        ended = (
+            summary_path.exists()
+            and read_json(summary_path, "run summary")["status"] in ENDED
+        )
+        if ended:
+            trainer = keras.saving.load_model(out / recipe.trainer_file)
+        else:
+            history = CoverageHistory(
+                out / "coverage.json",
+                config.dataset,
+                study.history_every,
+                study.history_n,
+            )
+            trainer = finish(
+                recipe,
+                config,
+                out,
+                budget_seconds=study.budget_seconds,
+                hook=history,
+                verbose=verbose,
+            )
+        sittings[-1]["wall_seconds"] = round(time.perf_counter() - clock, 1)
+        write_json(sittings_path, sittings)
+        record = make_record(study, variant, seed, key, config, out, sittings)
+        del trainer
+    finally:
+        pid_file.unlink(missing_ok=True)
+    return write_record(paths, record, samples=out / "samples" / "final.png")
+
+
+def make_record(study, variant, seed, key, config, out, sittings):
+    """The record of the finished run in `out`: config, budget and spend,
+    machine, metrics, coverage history, thinned curves."""
+    summary = read_json(out / "run.json", "run summary")
+    losses = read_rows(out / "losses.csv")
+    history_path = out / "coverage.json"
+    history = (
+        read_json(history_path, "coverage history") if history_path.exists() else []
+    )
+    metrics = {}
+    if (out / "metrics.json").exists():
+        metrics.update(read_json(out / "metrics.json", "metrics file"))
+    metrics.update(loss_measures(losses))
+    metrics.update(history_measures(history))
+    metrics["training_seconds"] = summary["training_seconds"]
+    metrics["seconds_per_step"] = summary["training_seconds"] / max(1, summary["step"])
+    curves = {
+        path.stem: thin_curve(read_rows(path))
+        for path in sorted(out.glob("*.csv"))
+        if path.name not in ("losses.csv", "metrics.csv")
+    }
+    return {
+        "study": study.name,
+        "variant": variant,
+        "seed": seed,
+        "key": key,
+        "protocol": study.protocol(),
+        "config": dataclasses.asdict(config),
+        "budget": {
+            "steps": getattr(config, "steps", None),
+            "seconds": study.budget_seconds,
+        },
+        "spent": {
+            "status": summary["status"],
+            "steps": summary["step"],
+            "training_seconds": summary["training_seconds"],
+            "compile_seconds": summary["compile_seconds"],
+            "wall_seconds": sum(s["wall_seconds"] or 0 for s in sittings),
+            "sittings": len(sittings),
+        },
+        "machine": sittings[-1]["machine"],
+        "metrics": metrics,
+        "history": history,
+        "losses": thin_curve(losses),
+        "curves": curves,
+    }

@@ -1,0 +1,156 @@
+"""`Study`: a recipe, named variants, seeds, a budget and what to record."""
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+import pathlib
+
+from kgan.recipes import get, validate
+
+# Bump when what a run does or records changes for the same config: every
+# record of an older protocol is then rerun.
+PROTOCOL_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """A reproduction as a table: every run is `recipe` trained on `base`
+    with one variant's overrides and one seed, under one budget.
+
+    Args:
+        name: The study's name; its records go to `results/<name>/`.
+        recipe: A recipe name of `kgan train` (`"dcgan"`, `"draw"`, ...).
+        base: Config fields every variant shares.
+        variants: `{variant name: config overrides}`; in each seed the
+            variants run in this order, one after the other.
+        seeds: The seeds every variant runs (at least 3 for a verdict).
+        budget_seconds: Training seconds per run (compilation off the
+            clock), or `None` to train the config's `steps`.
+        record: Final metrics kept in the summary (see `kgan.studies.metrics`).
+        history_every: Steps between the coverage probes during training
+            (classes covered and confident share; 0: none).
+        history_n: Samples per coverage probe.
+        compare: `(variant, baseline)` pairs: per seed ratios and
+            differences of every recorded metric, and a verdict.
+        claims: `(claim, metric, variant, baseline)`: a paper's claim that
+            `variant` is better than `baseline` on `metric`; the report
+            gives the verdict the records support.
+        description: A paragraph for the report: what the study reproduces
+            and where it departs from the paper.
+    """
+
+    name: str
+    recipe: str
+    base: dict
+    variants: dict
+    seeds: tuple = (0, 1, 2)
+    budget_seconds: float | None = None
+    record: tuple = ()
+    history_every: int = 0
+    history_n: int = 2000
+    compare: tuple = ()
+    claims: tuple = ()
+    description: str = ""
+    source: str = ""  # the study file, for error messages
+
+    def __post_init__(self):
+        where = f"Study {self.name!r} ({self.source or 'in code'})"
+        if not self.variants:
+            raise ValueError(f"{where} has no variants. Received: variants={{}}")
+        fields = {f.name for f in dataclasses.fields(get(self.recipe).config_class)}
+        for variant, overrides in {"base": self.base, **self.variants}.items():
+            unknown = sorted(set(overrides) - fields)
+            if unknown:
+                raise ValueError(
+                    f"{where}: {variant} sets a field the {self.recipe} config "
+                    f"does not have. Received: {unknown[0]}={overrides[unknown[0]]!r}"
+                )
+            if "seed" in overrides:
+                raise ValueError(
+                    f"{where}: seeds are the study's `seeds`, not a config field. "
+                    f"Received: {variant}: seed={overrides['seed']!r}"
+                )
+        for pair in self.compare:
+            for variant in pair:
+                if variant not in self.variants:
+                    raise ValueError(
+                        f"{where}: compare names an unknown variant. "
+                        f"Received: variant={variant!r}"
+                    )
+        if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
+            raise ValueError(
+                f"{where}: seeds must be distinct and not empty. "
+                f"Received: seeds={self.seeds!r}"
+            )
+
+    def config(self, variant, seed):
+        """The validated config dataclass of one run."""
+        if variant not in self.variants:
+            raise ValueError(
+                f"Study {self.name!r} has the variants {list(self.variants)}. "
+                f"Received: variant={variant!r}"
+            )
+        config_class = get(self.recipe).config_class
+        settings = {**self.base, **self.variants[variant], "seed": seed}
+        return validate(config_class(**settings))
+
+    def protocol(self):
+        """What every run of the study shares besides its config."""
+        return {
+            "version": PROTOCOL_VERSION,
+            "recipe": self.recipe,
+            "budget_seconds": self.budget_seconds,
+            "history_every": self.history_every,
+            "history_n": self.history_n,
+        }
+
+    def key(self, variant, seed):
+        """The record key of one run: a hash of its resolved config and the
+        protocol. A run whose key changed is rerun; one whose key is the
+        same is reused."""
+        return record_key(
+            dataclasses.asdict(self.config(variant, seed)), self.protocol()
+        )
+
+    def runs(self, seeds=None, variants=None):
+        """`(variant, seed)` in the order they run: seeds outer, variants
+        alternating within each seed."""
+        seeds = self.seeds if seeds is None else seeds
+        variants = list(self.variants) if variants is None else variants
+        for variant in variants:
+            if variant not in self.variants:
+                raise ValueError(
+                    f"Study {self.name!r} has the variants {list(self.variants)}. "
+                    f"Received: variant={variant!r}"
+                )
+        return [(v, s) for s in seeds for v in variants]
+
+
+def record_key(config, protocol):
+    text = json.dumps({"config": config, "protocol": protocol}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_study(spec, studies_dir="studies"):
+    """The `STUDY` of a study file: a path to a `.py` file, or a name
+    looked up as `<studies_dir>/<name>.py`."""
+    path = pathlib.Path(spec)
+    if path.suffix != ".py":
+        path = pathlib.Path(studies_dir) / f"{spec}.py"
+    if not path.is_file():
+        known = sorted(p.stem for p in pathlib.Path(studies_dir).glob("*.py"))
+        raise FileNotFoundError(
+            f"No study file {path}. Studies in {studies_dir}/: {known}. "
+            f"Received: study={spec!r}"
+        )
+    module_spec = importlib.util.spec_from_file_location(f"study_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    study = getattr(module, "STUDY", None)
+    if not isinstance(study, Study):
+        raise ValueError(
+            f"A study file defines STUDY = kgan.studies.Study(...). "
+            f"Received: {path}: STUDY={study!r}"
+        )
+    return dataclasses.replace(study, source=str(path))
