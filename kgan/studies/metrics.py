@@ -1,6 +1,8 @@
 """The metrics a study records: the run's final evaluation, measures of the
 loss curves, and mode coverage over training."""
 
+import math
+
 import numpy as np
 
 from kgan.files import read_json, write_json
@@ -31,6 +33,12 @@ TAIL = 0.2
 EXCURSION_BAND = 3.0
 
 
+def finite(value):
+    """Whether `value` is a finite number (a record's undefined measure is
+    `None`)."""
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def window_means(values, window=WINDOW):
     """Means of consecutive, whole windows of `window` values."""
     values = np.asarray(values, np.float64)
@@ -41,20 +49,21 @@ def window_means(values, window=WINDOW):
 def window_std(values, window=WINDOW, tail=TAIL):
     """Std (ddof 1) of the `window`-step means over the last `tail` of a
     loss curve: how far the curve wanders, with batch noise averaged away
-    (the std of single steps is mostly batch noise)."""
+    (the std of single steps is mostly batch noise). `None` for a curve
+    too short to hold two windows there."""
     values = np.asarray(values, np.float64)
     means = window_means(values[-int(round(tail * len(values))) :], window)
-    return float(np.std(means, ddof=1)) if len(means) >= 2 else float("nan")
+    return float(np.std(means, ddof=1)) if len(means) >= 2 else None
 
 
 def excursions(values, window=100, tail=TAIL, band=EXCURSION_BAND):
     """How many `window`-step means of the last `tail` of a loss curve lie
     more than `band` robust standard deviations (1.4826 MAD) from their
-    median: spikes and swings, not noise."""
+    median: spikes and swings, not noise. `None` for a curve too short."""
     values = np.asarray(values, np.float64)
     means = window_means(values[-int(round(tail * len(values))) :], window)
     if len(means) < 3:
-        return float("nan")
+        return None
     median = np.median(means)
     spread = 1.4826 * np.median(np.abs(means - median))
     if spread == 0:

@@ -1,14 +1,13 @@
 """What a study has found, from its records alone: the status of its runs,
 `summary.json`, the figures and `README.md` of `results/<study>/`."""
 
-import math
 import os
 
 import numpy as np
 
 from kgan.files import atomic_path, read_json, write_json
-from kgan.plots import plot_runs, pyplot, save_figure
-from kgan.studies.metrics import BETTER
+from kgan.studies.figures import plot_study
+from kgan.studies.metrics import BETTER, finite
 from kgan.studies.records import StudyPaths, read_record
 
 
@@ -127,7 +126,7 @@ def compare_pair(by_variant, a, b, metrics):
             )
             for s in seeds
         ]
-        pairs = [(x, y) for x, y in pairs if _finite(x) and _finite(y)]
+        pairs = [(x, y) for x, y in pairs if finite(x) and finite(y)]
         if not pairs:
             continue
         differences = [x - y for x, y in pairs]
@@ -143,10 +142,6 @@ def compare_pair(by_variant, a, b, metrics):
             )
         result["metrics"][metric] = entry
     return result
-
-
-def _finite(value):
-    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def claim_verdict(comparison, metric, expect):
@@ -186,7 +181,7 @@ def summarise(study, records):
                 values := [
                     r["metrics"][metric]
                     for r in runs.values()
-                    if _finite(r["metrics"].get(metric))
+                    if finite(r["metrics"].get(metric))
                 ]
             )
         }
@@ -258,108 +253,6 @@ def study_table(study, paths=None):
     with atomic_path(paths.folder / "README.md") as partial:
         partial.write_text(markdown_report(study, summary, records))
     return summary
-
-
-def plot_study(study, records, folder):
-    """The study's figures from its records; returns their file names."""
-    plt = pyplot()
-    figures = []
-    variants = [v for v in study.variants if any(r["variant"] == v for r in records)]
-    figure, axes = plt.subplots(
-        len(variants), 1, figsize=(10, 2.6 * len(variants)), squeeze=False, sharex=True
-    )
-    for axis, variant in zip(axes[:, 0], variants, strict=True):
-        for record in (r for r in records if r["variant"] == variant):
-            steps = [row["step"] for row in record["losses"]]
-            for colour, key in (("C0", "d_loss"), ("C1", "g_loss")):
-                if key in record["losses"][0]:
-                    axis.plot(
-                        steps,
-                        [row[key] for row in record["losses"]],
-                        color=colour,
-                        lw=0.7,
-                        alpha=0.8,
-                        label=key if record["seed"] == min(study.seeds) else None,
-                    )
-        axis.set_title(f"{variant}: losses, window means, every seed", fontsize=9)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
-    axes[-1, 0].set_xlabel("step")
-    save_figure(figure, folder / "losses.png")
-    figures.append("losses.png")
-
-    with_history = [r for r in records if r["history"]]
-    if with_history:
-        keys = ("classes_covered", "confident_share")
-        figure, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-        plot_runs(
-            axes,
-            [
-                (r["variant"], [h["step"] for h in r["history"]], r["history"])
-                for r in with_history
-            ],
-            keys,
-            lw=1.0,
-        )
-        for axis, key in zip(axes, keys, strict=True):
-            axis.set_title(key.replace("_", " "))
-            axis.set_xlabel("step")
-            axis.grid(alpha=0.3)
-        axes[0].legend(fontsize=7)
-        save_figure(figure, folder / "coverage.png")
-        figures.append("coverage.png")
-
-    metrics = [
-        m for m in study.record if any(_finite(r["metrics"].get(m)) for r in records)
-    ]
-    if metrics:
-        columns = min(4, len(metrics))
-        rows = -(-len(metrics) // columns)
-        figure, axes = plt.subplots(
-            rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False
-        )
-        for axis, metric in zip(axes.flat, metrics, strict=False):
-            for index, variant in enumerate(variants):
-                values = [
-                    r["metrics"].get(metric) for r in records if r["variant"] == variant
-                ]
-                values = [v for v in values if _finite(v)]
-                axis.plot(
-                    [index] * len(values), values, "o", color=f"C{index}", alpha=0.7
-                )
-                if values:
-                    axis.plot(
-                        [index - 0.25, index + 0.25], [np.mean(values)] * 2, color="k"
-                    )
-            axis.set_xticks(range(len(variants)), variants, rotation=30, fontsize=7)
-            axis.set_title(
-                f"{metric} ({BETTER.get(metric, '?')} is better)", fontsize=8
-            )
-            axis.grid(alpha=0.3)
-        for axis in list(axes.flat)[len(metrics) :]:
-            axis.axis("off")
-        save_figure(figure, folder / "metrics.png")
-        figures.append("metrics.png")
-
-    grids = [(r, folder / r["samples"]) for r in records if r.get("samples")]
-    grids = [(r, p) for r, p in grids if p.exists()]
-    if grids:
-        seeds = sorted({r["seed"] for r, _ in grids})
-        figure, axes = plt.subplots(
-            len(variants),
-            len(seeds),
-            figsize=(3 * len(seeds), 3.2 * len(variants)),
-            squeeze=False,
-        )
-        for axis in axes.flat:
-            axis.axis("off")
-        for record, path in grids:
-            axis = axes[variants.index(record["variant"]), seeds.index(record["seed"])]
-            axis.imshow(plt.imread(path), cmap="gray")
-            axis.set_title(f"{record['variant']}, seed {record['seed']}", fontsize=8)
-        save_figure(figure, folder / "samples.png")
-        figures.append("samples.png")
-    return figures
 
 
 def _cell(stats):

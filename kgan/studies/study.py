@@ -71,11 +71,11 @@ class Study:
                     f"{where}: seeds are the study's `seeds`, not a config field. "
                     f"Received: {variant}: seed={overrides['seed']!r}"
                 )
-        for pair in self.compare:
+        for pair in (*self.compare, *(claim[2:4] for claim in self.claims)):
             for variant in pair:
                 if variant not in self.variants:
                     raise ValueError(
-                        f"{where}: compare names an unknown variant. "
+                        f"{where}: a comparison or claim names an unknown variant. "
                         f"Received: variant={variant!r}"
                     )
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:

@@ -1,0 +1,210 @@
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+
+from kgan.cli import main
+from kgan.studies import (
+    Study,
+    StudyPaths,
+    load_study,
+    read_record,
+    report,
+    run_study,
+    runner,
+)
+from kgan.studies.machine import machine_info
+from kgan.studies.metrics import excursions, thin_curve, window_std
+from kgan.studies.records import write_record
+
+TINY = dict(
+    dataset="mnist", steps=4, batch_size=8, latent_dim=8, width=0.125,
+    sample_every=4, checkpoint_every=2, eval_n=64, jit_compile=False,
+)  # fmt: skip
+
+
+def tiny_study(**changes):
+    settings = dict(
+        name="tiny",
+        recipe="dcgan",
+        base=TINY,
+        variants={"lrelu": dict(activation="lrelu"), "psf": dict(activation="psf")},
+        seeds=(0, 1, 2),
+        record=("frechet_distance", "d_loss_window_std"),
+        compare=(("psf", "lrelu"),),
+    )
+    return Study(**{**settings, **changes})
+
+
+def fake_record(study, variant, seed, **metrics):
+    """A record as the runner writes it, with chosen metrics."""
+    config = study.config(variant, seed)
+    return {
+        "study": study.name,
+        "variant": variant,
+        "seed": seed,
+        "key": study.key(variant, seed),
+        "protocol": study.protocol(),
+        "config": dataclasses.asdict(config),
+        "spent": {"training_seconds": 1.0, "wall_seconds": 2.0},
+        "machine": machine_info(),
+        "metrics": metrics,
+        "history": [],
+        "losses": [{"step": 1, "d_loss": 1.0, "g_loss": 1.0}],
+        "curves": {},
+    }
+
+
+def test_unknown_variant_field_names_the_value():
+    with pytest.raises(
+        ValueError, match=r"psf sets a field .* Received: actvation='psf'"
+    ):
+        tiny_study(variants={"psf": dict(actvation="psf")})
+    with pytest.raises(ValueError, match="Received: variant='gelu'"):
+        tiny_study(compare=(("gelu", "lrelu"),))
+    with pytest.raises(ValueError, match="Received: base: seed=3"):
+        tiny_study(base={**TINY, "seed": 3})
+
+
+def test_variants_alternate_within_each_seed():
+    assert tiny_study().runs() == [
+        ("lrelu", 0), ("psf", 0), ("lrelu", 1), ("psf", 1), ("lrelu", 2), ("psf", 2),
+    ]  # fmt: skip
+
+
+def test_key_follows_the_resolved_config_and_protocol():
+    study = tiny_study()
+    assert study.key("lrelu", 0) == tiny_study().key("lrelu", 0)
+    keys = {
+        study.key("lrelu", 0),
+        study.key("lrelu", 1),
+        study.key("psf", 0),
+        tiny_study(base={**TINY, "steps": 5}).key("lrelu", 0),
+        tiny_study(history_every=2).key("lrelu", 0),
+    }
+    assert len(keys) == 5
+    # An override equal to the default resolves to the same config.
+    explicit = dict(activation="lrelu", loss="non_saturating")
+    same = tiny_study(variants={"lrelu": explicit}, compare=())
+    assert same.key("lrelu", 0) == study.key("lrelu", 0)
+
+
+def test_summary_uses_the_sample_std_and_geometric_mean_ratios(tmp_path):
+    study = tiny_study()
+    paths = StudyPaths("tiny", tmp_path / "results", tmp_path / "runs")
+    lrelu, psf = [10.0, 12.0, 17.0], [5.0, 6.5, 8.0]
+    for seed in study.seeds:
+        for variant, values in (("lrelu", lrelu), ("psf", psf)):
+            record = fake_record(study, variant, seed, frechet_distance=values[seed])
+            write_record(paths, record)
+    summary = report.study_table(study, paths)
+    stats = summary["variants"]["lrelu"]["frechet_distance"]
+    assert stats["n"] == 3 and stats["mean"] == pytest.approx(13.0)
+    assert stats["std"] == pytest.approx(np.std(lrelu, ddof=1))
+    entry = summary["comparisons"][0]["metrics"]["frechet_distance"]
+    logs = np.log(np.array(psf) / np.array(lrelu))
+    assert entry["ratio_geomean"] == pytest.approx(np.exp(logs.mean()))
+    assert entry["ratio_spread"] == pytest.approx(np.exp(logs.std(ddof=1)))
+    assert entry["verdict"] == "psf better"  # lower is better, every seed agrees
+    text = (paths.folder / "README.md").read_text()
+    assert "13 ± 3.61 (n=3)" in text and "| frechet_distance |" in text
+    assert json.loads((paths.folder / "summary.json").read_text()) == summary
+
+
+@pytest.mark.parametrize(
+    "differences, verdict",
+    [
+        ([-1.0, -2.0, -1.5], "a better"),
+        ([1.0, 2.0, 1.5], "b better"),
+        ([-1.0, 2.0, -1.5], "unclear (seeds disagree)"),
+        ([-0.1, -5.0, -0.2], "unclear (spread > difference)"),
+        ([-1.0, -2.0], "unclear (n=2 < 3)"),
+    ],
+)
+def test_verdict(differences, verdict):
+    assert report.verdict(differences, "lower", "a", "b") == verdict
+
+
+def test_stability_measures_against_numpy():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=5000)
+    tail = values[-1000:]
+    expected = np.std(tail.reshape(2, 500).mean(axis=1), ddof=1)
+    assert window_std(values) == pytest.approx(expected)
+    steady = np.ones(5000)
+    steady[-300:-200] = 10.0  # one spike of one 100-step window
+    assert excursions(steady + 0.01 * rng.normal(size=5000)) == 1
+    rows = [{"step": i + 1, "d_loss": float(i)} for i in range(10)]
+    thinned = thin_curve(rows, points=5)
+    assert [r["step"] for r in thinned] == [2, 4, 6, 8, 10]
+    assert [r["d_loss"] for r in thinned] == [0.5, 2.5, 4.5, 6.5, 8.5]
+    assert thinned[0]["d_loss_max"] == 1.0
+
+
+def test_bad_records_are_one_line_errors_and_never_reused(tmp_path):
+    study = tiny_study()
+    paths = StudyPaths("tiny", tmp_path / "results", tmp_path / "runs")
+    good = write_record(paths, fake_record(study, "lrelu", 0, frechet_distance=1.0))
+    path = paths.record("lrelu", 0)
+    assert read_record(path)["key"] == good["key"]
+    path.write_text(path.read_text()[:100])  # truncated
+    with pytest.raises(ValueError, match=f"record {path} is truncated") as error:
+        run_study(study, paths, seeds=[0], verbose=0)
+    assert "\n" not in str(error.value)
+    assert path.read_text().endswith(path.read_text()[-10:])  # left as it was
+    tampered = {**good, "config": {**good["config"], "steps": 99}}
+    path.write_text(json.dumps(tampered))
+    with pytest.raises(ValueError, match=f"{path} was not written by the config"):
+        run_study(study, paths, seeds=[0], verbose=0)
+
+
+def test_run_reuse_and_rerun_of_a_changed_config(tmp_path, monkeypatch):
+    paths = StudyPaths("tiny", tmp_path / "results", tmp_path / "runs")
+    study = tiny_study(seeds=(0,), variants={"lrelu": dict(activation="lrelu")},
+                       compare=(), history_every=2, history_n=32)  # fmt: skip
+    (record,) = run_study(study, paths, verbose=0)
+    assert record["spent"]["steps"] == 4 and record["spent"]["status"] == "finished"
+    assert [row["step"] for row in record["history"]] == [0, 2, 4]
+    assert record["machine"]["usable_cores"] == sorted(os.sched_getaffinity(0))
+    assert record["config"]["seed"] == 0 and record["budget"]["steps"] == 4
+    assert (paths.folder / record["samples"]).exists()
+    losses = runner.read_rows(paths.run("lrelu", 0, record["key"]) / "losses.csv")
+    assert [r["d_loss"] for r in record["losses"]] == [r["d_loss"] for r in losses]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a recorded run trained again")
+
+    monkeypatch.setattr(runner, "finish", no_training)
+    assert run_study(study, paths, verbose=0) == [record]
+    shorter = {"lrelu": dict(activation="lrelu", steps=2)}
+    changed = tiny_study(seeds=(0,), variants=shorter, compare=())
+    monkeypatch.undo()
+    (rerun,) = run_study(changed, paths, verbose=0)
+    assert rerun["spent"]["steps"] == 2 and rerun["key"] != record["key"]
+    stale = paths.folder / "records" / "stale" / f"lrelu_s0_{record['key'][:8]}.json"
+    assert json.loads(stale.read_text()) == record
+
+
+def test_study_file_and_cli(tmp_path, capsys):
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    (studies / "mine.py").write_text(
+        "from kgan.studies import Study\n"
+        "STUDY = Study(name='mine', recipe='dcgan', base={'steps': 3},\n"
+        "              variants={'a': {}, 'b': {'activation': 'psf'}}, seeds=(0, 1))\n"
+    )
+    study = load_study("mine", studies)
+    assert study.source == str(studies / "mine.py")
+    args = ["--studies", str(studies), "--results", str(tmp_path / "r"),
+            "--runs", str(tmp_path / "runs")]  # fmt: skip
+    assert main(["study", "status", "mine", *args]) == 0
+    out = capsys.readouterr().out
+    assert "0/4 runs done" in out and out.count("to do") == 4
+    with pytest.raises(SystemExit):
+        main(["study", "status", "nothere", *args])
+    assert "Received: study='nothere'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["study", "run", "mine", "--core", "999", *args])
+    assert "Received: core=999" in capsys.readouterr().err
