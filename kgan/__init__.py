@@ -3,7 +3,6 @@
 __version__ = "0.1.0"
 
 from kgan import (  # noqa: E402
-    callbacks,
     compress,
     data,
     layers,
@@ -14,6 +13,7 @@ from kgan import (  # noqa: E402
     runs,
     saving,
 )
+from kgan.runs import callbacks  # noqa: E402  (the callbacks `fit` users pass)
 
 __all__ = [
     "__version__",

@@ -59,7 +59,6 @@ from kgan.files import atomic_path  # noqa: E402
 from kgan.images import save_png  # noqa: E402
 from kgan.models.pix2pix import frozen_discriminator_trainer  # noqa: E402
 from kgan.recipes import get  # noqa: E402
-from kgan.recipes.base import config_from_settings  # noqa: E402
 from kgan.recipes.compact import compress_pix2pix, load_pix2pix_run  # noqa: E402
 from kgan.recipes.pix2pix import (  # noqa: E402
     SAMPLE_SCENES,
@@ -70,6 +69,7 @@ from kgan.recipes.pix2pix import (  # noqa: E402
     training_batches,
 )
 from kgan.runs import finish  # noqa: E402
+from kgan.runs.recipe import config_from_settings  # noqa: E402
 
 PAPER = {
     "parameters": {"full": 29e6, "compact": 2.5e6},

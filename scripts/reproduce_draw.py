@@ -46,7 +46,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from kgan.callbacks import NonFiniteLossError  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
 from kgan.images import (  # noqa: E402
     attention_steps_grid,
@@ -57,6 +56,7 @@ from kgan.images import (  # noqa: E402
 from kgan.plots import pyplot, save_figure  # noqa: E402
 from kgan.recipes import get  # noqa: E402
 from kgan.runs import finish  # noqa: E402
+from kgan.runs.callbacks import NonFiniteLossError  # noqa: E402
 
 PAPER_TRAIN_IMAGES = 50000  # the paper's MNIST training digits
 BATCH_SIZE = 100

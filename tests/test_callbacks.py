@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan.callbacks import LossHistory, SampleGrid
 from kgan.recipes import get
 from kgan.recipes.gan import VanillaConfig
 from kgan.runs import DatasetData
+from kgan.runs.callbacks import LossHistory, SampleGrid
 
 
 def read_losses(path):

@@ -12,7 +12,7 @@ LAYERS = (
      "kgan.plots"),
     ("kgan.compress", "kgan.data", "kgan.export", "kgan.metrics", "kgan.models",
      "kgan.saving"),
-    ("kgan.callbacks", "kgan.recipes", "kgan.runs"),
+    ("kgan.runs.callbacks", "kgan.recipes", "kgan.runs"),
     ("kgan", "kgan.cli"),
 )  # fmt: skip
 

@@ -7,7 +7,7 @@ import json
 import pathlib
 
 from kgan.recipes import RECIPES
-from kgan.recipes.base import field_type
+from kgan.runs.recipe import field_type
 
 
 def _flag(name):

@@ -3,10 +3,10 @@
 `RECIPES` maps the names of `kgan train MODEL` to them; adding a GAN to kgan
 is a `models/` file and a recipe here."""
 
-from kgan.recipes.base import Recipe, RunConfig, option, validate
 from kgan.recipes.gan import DCGANRecipe, DrawRecipe, VanillaRecipe
 from kgan.recipes.pix2pix import Pix2PixRecipe
 from kgan.recipes.progan import ProgressiveRecipe
+from kgan.runs.recipe import Recipe, RunConfig, option, validate
 
 RECIPES = {
     recipe.name: recipe

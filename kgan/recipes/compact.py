@@ -10,7 +10,6 @@ from kgan.compress.slimming import SlimmingConfig, slim
 from kgan.files import atomic_path
 from kgan.images import save_png
 from kgan.models.pix2pix import Pix2Pix, frozen_discriminator_trainer
-from kgan.recipes.base import config_from_settings
 from kgan.recipes.pix2pix import (
     SAMPLE_SCENES,
     Pix2PixConfig,
@@ -18,6 +17,7 @@ from kgan.recipes.pix2pix import (
     held_out_evaluator,
     training_batches,
 )
+from kgan.runs.recipe import config_from_settings
 
 
 def load_pix2pix_run(model_path, data_config=None):

@@ -9,13 +9,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan.callbacks import PSFAlphaHistory, global_step
 from kgan.data import load_arrays
 from kgan.images import make_grid
 from kgan.layers.draw_attention import FILTERBANK_EPS
 from kgan.models import DRAWGAN, GAN, dcgan, draw, vanilla
-from kgan.recipes.base import Recipe, RunConfig, option
+from kgan.runs.callbacks import PSFAlphaHistory, global_step
 from kgan.runs.data import Segment, StepData, first_batch
+from kgan.runs.recipe import Recipe, RunConfig, option
 
 Loss = Literal["minimax", "non_saturating", "wgan_gp", "hinge", "lsgan"]
 # Training images whose pixels set the DRAW generator's initial canvas.

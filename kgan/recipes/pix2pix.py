@@ -8,7 +8,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan.callbacks import global_step
 from kgan.data.road_scenes import ROAD_CLASSES, colorize, one_hot, road_scenes
 from kgan.images import make_grid, to_uint8
 from kgan.metrics.seg_to_image import SegToImageEvaluator
@@ -18,9 +17,10 @@ from kgan.models.pix2pix_networks import (
     resnet_generator,
     unet_generator,
 )
-from kgan.recipes.base import Recipe, RunConfig, option
 from kgan.recipes.gan import scale_images
+from kgan.runs.callbacks import global_step
 from kgan.runs.data import Segment, StepData
+from kgan.runs.recipe import Recipe, RunConfig, option
 
 # Held-out scenes come from their own seed, never seen in training.
 TEST_SEED = 2**20

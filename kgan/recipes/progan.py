@@ -13,9 +13,9 @@ from kgan.metrics import Evaluator
 from kgan.models.progressive import resolution_levels
 from kgan.models.progressive_gan import ProgressiveGAN
 from kgan.models.progressive_schedule import Phase, phase_at, phases
-from kgan.recipes.base import Recipe, RunConfig, option
 from kgan.recipes.gan import image_data, scale_images
 from kgan.runs.data import Segment
+from kgan.runs.recipe import Recipe, RunConfig, option
 
 SAMPLE_GRID = 64
 

@@ -10,13 +10,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan.callbacks import LossHistory, StopOnNonFiniteLoss, global_step, rows_until
 from kgan.files import atomic_path
 from kgan.images import save_png
-from kgan.recipes.base import validate
+from kgan.runs.callbacks import (
+    LossHistory,
+    StopOnNonFiniteLoss,
+    global_step,
+    rows_until,
+)
 from kgan.runs.checkpoint import Checkpoint
 from kgan.runs.data import DatasetData, StepData
 from kgan.runs.folder import prepare_run_folder
+from kgan.runs.recipe import validate
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,8 @@ import importlib.util
 import json
 import pathlib
 
-from kgan.recipes import get, validate
+from kgan.recipes import get
+from kgan.runs import validate
 
 # Bump when what a run does or records changes for the same config: every
 # record of an older protocol is then rerun.

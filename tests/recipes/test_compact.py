@@ -6,9 +6,9 @@ import pytest
 from kgan.cli import main
 from kgan.compress.slimming import SlimmingConfig
 from kgan.layers.scaling_gate import ScalingGate
-from kgan.recipes.base import config_from_settings
 from kgan.recipes.compact import compress_pix2pix
 from kgan.recipes.pix2pix import Pix2PixConfig
+from kgan.runs.recipe import config_from_settings
 
 TINY = [
     "--resolution", "16", "--scenes", "32", "--test-scenes", "16", "--steps", "4",

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan.callbacks import NonFiniteLossError
 from kgan.data import load_arrays
 from kgan.recipes import get
-from kgan.recipes.base import validate
 from kgan.recipes.gan import DCGANConfig, DrawConfig, VanillaConfig
 from kgan.runs import Progress, StepData, run
+from kgan.runs.callbacks import NonFiniteLossError
 from kgan.runs.data import Segment
+from kgan.runs.recipe import validate
 
 # Small networks, and few images per evaluation.
 TINY = dict(batch_size=16, latent_dim=16, eval_n=200)

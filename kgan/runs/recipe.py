@@ -6,7 +6,7 @@ import dataclasses
 import types
 import typing
 
-from kgan.callbacks import global_step
+from kgan.runs.callbacks import global_step
 
 
 def option(default, help, minimum=None, above=None, below=None, parse=None, aliases=()):
