@@ -1,17 +1,15 @@
 """Callbacks for GAN training: sample grids, per-step losses, NaN guard, backups."""
 
 import csv
-import json
 import math
 import pathlib
-import shutil
 
 import keras
 import numpy as np
 
-from kgan.files import atomic_path
 from kgan.images import make_grid, save_png
 from kgan.plots import pyplot, save_figure
+from kgan.runs.checkpoint import Checkpoint
 
 
 def global_step(model):
@@ -136,6 +134,8 @@ class LossHistory(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         row = {"step": float(global_step(self.model))}
+        if self.rows and row["step"] <= self.rows[-1]["step"]:
+            return  # no new step (a resumed fit passing over trained steps)
         row.update({k: float(logs[k]) for k in self._keys if k in logs})
         self.rows.append(row)
         self._file.writerow(
@@ -203,53 +203,119 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class BackupAndRestore(keras.callbacks.Callback):
-    """Backs up the model every epoch so an interrupted `fit` can resume.
+    """Backs up a `fit` run so that a killed process, started again with the
+    same script and callback, continues exactly as if never stopped.
 
-    Unlike `keras.callbacks.BackupAndRestore`, a process killed at any moment,
-    even while writing a backup, leaves a complete one: weights go to a new
-    file that is renamed into place, then `state.json` is replaced
-    atomically to point at it. On `fit`, an existing backup restores the
-    weights, the optimizer state and the epoch to continue from.
+    A backup (a `kgan.runs.Checkpoint`) holds the weights, the state of
+    every optimizer (a GAN has two), the step, the state of every
+    `keras.random.SeedGenerator` (the train step's noise, dropout, ...) and
+    how many batches the run has drawn from its data. It is written every
+    `save_every_n_steps` steps and at the end of every epoch, so that a
+    kill at any moment, even while writing, leaves a whole one.
+
+    On `fit`, an existing backup is restored: Keras starts again at the
+    backup's epoch, the train steps of that epoch that the backup already
+    made are passed over without training, and the first step that trains
+    first draws and drops the batches the backed-up run had used, so the
+    data continue where they were. This is exact for data that yield the
+    same batches on every `fit` call from the start and are drawn from one
+    iterator for the whole `fit`: for example a `tf.data.Dataset` shuffled
+    with a seed and repeated, passed with `steps_per_epoch`. Put it first in
+    `callbacks`, so that the others (`LossHistory`, ...) see the restored
+    model when training begins.
 
     Args:
-        backup_dir: Folder of the backup files.
+        backup_dir: Folder of the backup.
+        save_every_n_steps: Steps between backups (`None`: at epoch ends
+            only).
         delete_checkpoint: Remove the folder when training ends normally.
     """
 
-    def __init__(self, backup_dir, delete_checkpoint=True):
+    def __init__(self, backup_dir, save_every_n_steps=None, delete_checkpoint=True):
         super().__init__()
+        if save_every_n_steps is not None and (
+            isinstance(save_every_n_steps, bool)
+            or not isinstance(save_every_n_steps, int)
+            or save_every_n_steps < 1
+        ):
+            raise ValueError(
+                "`save_every_n_steps` must be a positive integer or None. "
+                f"Received: save_every_n_steps={save_every_n_steps!r}"
+            )
         self.backup_dir = pathlib.Path(backup_dir)
+        self.save_every_n_steps = save_every_n_steps
         self.delete_checkpoint = delete_checkpoint
+        self._epoch, self._batch, self._drawn = 0, 0, 0
 
     def on_train_begin(self, logs=None):
-        state_path = self.backup_dir / "state.json"
-        if not state_path.exists():
-            return
-        state = json.loads(state_path.read_text())
-        # Loading restores optimizer state only into built optimizers (GAN
-        # builds both of its own in compile).
-        optimizer = self.model.optimizer
-        if optimizer is not None and not optimizer.built:
-            optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(self.backup_dir / state["weights"])
-        # Keras' fit starts from `_initial_epoch` when a callback sets it in
-        # on_train_begin (as keras.callbacks.BackupAndRestore does).
-        self.model._initial_epoch = state["epoch"]
+        self._checkpoint = Checkpoint(self.backup_dir)
+        self._epoch, self._batch, self._drawn = 0, 0, 0
+        self._iterator, self._epoch_ended = None, False
+        skip_calls = drop = 0
+        if self._checkpoint.exists():
+            # Loading restores optimizer state only into built optimizers (a
+            # GAN builds both of its own in compile).
+            optimizer = self.model.optimizer
+            if optimizer is not None and not optimizer.built:
+                optimizer.build(self.model.trainable_variables)
+            state = self._checkpoint.restore(self.model)
+            # Keras' fit starts from `_initial_epoch` when a callback sets it
+            # in on_train_begin (as keras.callbacks.BackupAndRestore does).
+            self.model._initial_epoch = self._epoch = state["epoch"]
+            skip_calls, drop = state["batch"], state["drawn"]
+        self._wrap_train_function(skip_calls, drop)
+
+    def _wrap_train_function(self, skip_calls, drop):
+        """For this `fit`: passes over `skip_calls` calls, drops `drop`
+        batches from the first iterator, counts the batches drawn from the
+        current one and writes the backup of an epoch end."""
+        train_function = self._train_function = self.model.train_function
+
+        def counted(iterator):
+            nonlocal skip_calls, drop
+            if skip_calls:
+                skip_calls -= 1
+                return self.model.get_metrics_result()
+            if iterator is not self._iterator:  # Keras made a new iterator
+                self._iterator, self._drawn = iterator, drop
+                for _ in range(drop):
+                    next(iterator)
+                drop = 0
+            if self._epoch_ended:
+                # Written here, once it is known whether the new epoch draws
+                # on from the same iterator or from a new one.
+                self._save(self._epoch, 0)
+                self._epoch_ended = False
+            self._drawn += 1
+            return train_function(iterator)
+
+        self.model.train_function = counted
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._batch = epoch, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batch = batch + 1
+        if self.save_every_n_steps and self._step() % self.save_every_n_steps == 0:
+            self._save(self._epoch, self._batch)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
-        name = f"epoch_{epoch + 1:06d}.weights.h5"
-        with atomic_path(self.backup_dir / name) as partial:
-            self.model.save_weights(partial, overwrite=True)
-        with atomic_path(self.backup_dir / "state.json") as partial:
-            partial.write_text(json.dumps({"epoch": epoch + 1, "weights": name}))
-        for old in self.backup_dir.glob("*.weights.h5"):
-            if old.name != name:
-                old.unlink()
+        self._epoch, self._epoch_ended = epoch + 1, True
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and self.backup_dir.exists():
-            shutil.rmtree(self.backup_dir)
+        self.model.train_function = self._train_function
+        if self.delete_checkpoint:
+            self._checkpoint.remove()
+        elif self._epoch_ended:
+            self._save(self._epoch, 0)
+
+    def _step(self):
+        optimizer = getattr(self.model, "g_optimizer", None) or self.model.optimizer
+        return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+    def _save(self, epoch, batch):
+        counters = {"step": self._step(), "epoch": epoch, "batch": batch}
+        self._checkpoint.save(self.model, {**counters, "drawn": self._drawn})
 
 
 class Evaluate(keras.callbacks.Callback):
