@@ -379,7 +379,21 @@ class DCGANRecipe(GANRecipe):
             "beta_1": 0.5,
             "ema": 0.999,
             "jit_compile": True,
-        }
+        },
+        # Radford's DCGAN as the PSF paper trains it: 20,000 iterations of
+        # batch 64, Adam 2e-4 / 0.5, N(0, 0.02) kernels, no average.
+        "radford": {
+            "steps": 20_000,
+            "batch_size": 64,
+            "refine_layers": 0,
+            "discriminator_units": 0,
+            "initializer": "dcgan",
+            "loss": "non_saturating",
+            "update": "alternating",
+            "learning_rate": 2e-4,
+            "beta_1": 0.5,
+            "ema": None,
+        },
     }
 
     def networks(self, config, image_shape, data):

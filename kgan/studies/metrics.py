@@ -18,6 +18,8 @@ BETTER = {
     "swd_mean": "lower",
     "ms_ssim": "lower",
     "d_loss_window_std": "lower",
+    "d_loss_volatility": "lower",
+    "g_loss_volatility": "lower",
     "d_loss_excursions": "lower",
     "g_loss_window_std": "lower",
     "min_classes_covered": "higher",
@@ -155,7 +157,7 @@ class CoverageHistory:
 
 def history_measures(rows):
     """Collapse over training from the coverage rows: the fewest classes
-    covered at any probe after the first (a run that collapses and recovers
+    covered at any probe after step 0 (a run that collapses and recovers
     shows it here, not in its final metrics)."""
-    later = [r["classes_covered"] for r in rows[1:]]
+    later = [r["classes_covered"] for r in rows if r["step"] > 0]
     return {"min_classes_covered": min(later)} if later else {}

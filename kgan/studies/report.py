@@ -85,6 +85,16 @@ def format_status(study, paths=None):
     return "\n".join(lines)
 
 
+def describe_machine(machine):
+    """One line naming a record's machine (or why it was not recorded)."""
+    if machine.get("cpu") is None:
+        return machine.get("note", "not recorded")
+    return (
+        f"{machine['cpu']} ({', '.join(machine['vector_extensions'])}; "
+        f"{len(machine['usable_cores'])} usable cores)"
+    )
+
+
 def describe(values):
     values = [float(v) for v in values]
     return {
@@ -102,6 +112,8 @@ def verdict(differences, better, name_a, name_b):
     d = np.asarray(differences, np.float64)
     if len(d) < 3:
         return f"unclear (n={len(d)} < 3)"
+    if np.any(d == 0):
+        return "unclear (no difference on some seeds)"
     if not (np.all(d > 0) or np.all(d < 0)):
         return "unclear (seeds disagree)"
     if abs(d.mean()) <= d.std(ddof=1):
@@ -201,13 +213,7 @@ def summarise(study, records):
                 "verdict": claim_verdict(comparison, metric, (expect or ["better"])[0]),
             }
         )
-    machines = sorted(
-        {
-            f"{r['machine']['cpu']} ({', '.join(r['machine']['vector_extensions'])}; "
-            f"{len(r['machine']['usable_cores'])} usable cores)"
-            for r in records
-        }
-    )
+    machines = sorted({describe_machine(r["machine"]) for r in records})
     return {
         "study": study.name,
         "recipe": study.recipe,

@@ -23,6 +23,8 @@ class Study:
         name: The study's name; its records go to `results/<name>/`.
         recipe: A recipe name of `kgan train` (`"dcgan"`, `"draw"`, ...).
         base: Config fields every variant shares.
+        preset: A preset of the recipe (`kgan train MODEL --preset NAME`)
+            that `base` and the variants start from, or `None`.
         variants: `{variant name: config overrides}`; in each seed the
             variants run in this order, one after the other.
         seeds: The seeds every variant runs (at least 3 for a verdict).
@@ -45,6 +47,7 @@ class Study:
     recipe: str
     base: dict
     variants: dict
+    preset: str | None = None
     seeds: tuple = (0, 1, 2)
     budget_seconds: float | None = None
     record: tuple = ()
@@ -59,7 +62,13 @@ class Study:
         where = f"Study {self.name!r} ({self.source or 'in code'})"
         if not self.variants:
             raise ValueError(f"{where} has no variants. Received: variants={{}}")
-        fields = {f.name for f in dataclasses.fields(get(self.recipe).config_class)}
+        recipe = get(self.recipe)
+        if self.preset is not None and self.preset not in recipe.presets:
+            raise ValueError(
+                f"{where}: the {self.recipe} recipe has the presets "
+                f"{list(recipe.presets)}. Received: preset={self.preset!r}"
+            )
+        fields = {f.name for f in dataclasses.fields(recipe.config_class)}
         for variant, overrides in {"base": self.base, **self.variants}.items():
             unknown = sorted(set(overrides) - fields)
             if unknown:
@@ -92,9 +101,10 @@ class Study:
                 f"Study {self.name!r} has the variants {list(self.variants)}. "
                 f"Received: variant={variant!r}"
             )
-        config_class = get(self.recipe).config_class
-        settings = {**self.base, **self.variants[variant], "seed": seed}
-        return validate(config_class(**settings))
+        recipe = get(self.recipe)
+        preset = recipe.presets[self.preset] if self.preset else {}
+        settings = {**preset, **self.base, **self.variants[variant], "seed": seed}
+        return validate(recipe.config_class(**settings))
 
     def protocol(self):
         """What every run of the study shares besides its config."""

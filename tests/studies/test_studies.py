@@ -121,6 +121,7 @@ def test_summary_uses_the_sample_std_and_geometric_mean_ratios(tmp_path):
         ([-1.0, 2.0, -1.5], "unclear (seeds disagree)"),
         ([-0.1, -5.0, -0.2], "unclear (spread > difference)"),
         ([-1.0, -2.0], "unclear (n=2 < 3)"),
+        ([-1.0, 0.0, -1.5], "unclear (no difference on some seeds)"),
     ],
 )
 def test_verdict(differences, verdict):
