@@ -9,8 +9,10 @@ import time
 import keras
 
 from kgan.files import read_json, write_json
+from kgan.images import save_png
 from kgan.recipes import get
 from kgan.runs import finish
+from kgan.runs.callbacks import NonFiniteLossError
 from kgan.studies.machine import machine_info
 from kgan.studies.metrics import (
     CoverageHistory,
@@ -69,8 +71,9 @@ def run_study(study, paths=None, seeds=None, variants=None, verbose=1):
 
 
 def run_one(study, paths, variant, seed, verbose=1):
-    """Trains (or resumes, or loads) one run and writes its record."""
-    recipe = get(study.recipe)
+    """Trains (or resumes) one run, probes it and writes its record. A run
+    whose loss turns non-finite is recorded as diverged, not retried."""
+    recipe = get(study.recipe_of(variant))
     config = study.config(variant, seed)
     key = study.key(variant, seed)
     out = paths.run(variant, seed, key)
@@ -81,45 +84,89 @@ def run_one(study, paths, variant, seed, verbose=1):
     sittings = (
         read_json(sittings_path, "sittings file") if sittings_path.exists() else []
     )
+    # Written now: a sitting that is killed is still counted.
     sittings.append({"machine": machine_info(), "wall_seconds": None})
+    write_json(sittings_path, sittings)
     clock = time.perf_counter()
+
+    def note_wall():
+        sittings[-1]["wall_seconds"] = round(time.perf_counter() - clock, 1)
+        write_json(sittings_path, sittings)
+
     try:
-        summary_path = out / "run.json"
-        ended = (
-            summary_path.exists()
-            and read_json(summary_path, "run summary")["status"] in ENDED
-        )
-        if ended:
-            trainer = keras.saving.load_model(out / recipe.trainer_file)
-        else:
+        trainer = None
+        if not _ended(out):  # else only the record is missing
             history = CoverageHistory(
                 out / "coverage.json",
                 config.dataset,
                 study.history_every,
                 study.history_n,
             )
-            trainer = finish(
-                recipe,
-                config,
-                out,
-                budget_seconds=study.budget_seconds,
-                hook=history,
-                verbose=verbose,
-            )
-        sittings[-1]["wall_seconds"] = round(time.perf_counter() - clock, 1)
-        write_json(sittings_path, sittings)
+
+            def hook(trainer, progress):
+                history(trainer, progress)
+                note_wall()  # a sitting killed later keeps its time so far
+
+            try:
+                trainer = finish(
+                    recipe,
+                    config,
+                    out,
+                    budget_seconds=study.budget_seconds,
+                    hook=hook,
+                    verbose=verbose,
+                )
+            except NonFiniteLossError as error:
+                write_json(out / "diverged.json", {"error": str(error)})
+        note_wall()
         record = make_record(study, variant, seed, key, config, out, sittings)
-        del trainer
+        if study.probes and record["spent"]["status"] != "diverged":
+            if trainer is None:
+                trainer = keras.saving.load_model(out / recipe.trainer_file)
+            record["probes"] = run_probes(study, paths, variant, seed, trainer, config)
     finally:
         pid_file.unlink(missing_ok=True)
     return write_record(paths, record, samples=out / "samples" / "final.png")
 
 
+def _ended(out):
+    summary = out / "run.json"
+    if summary.exists() and read_json(summary, "run summary")["status"] in ENDED:
+        return True
+    return (out / "diverged.json").exists()
+
+
+def run_probes(study, paths, variant, seed, trainer, config):
+    """Each probe's results; the images a probe returns are saved as PNGs in
+    `results/<study>/probes/` and named in its results."""
+    results = {}
+    for probe in study.probes:
+        result = dict(probe(trainer, config))
+        images = result.pop("images", {})
+        for name, image in images.items():
+            path = paths.folder / "probes" / f"{variant}_s{seed}_{name}.png"
+            save_png(image, path)
+            result.setdefault("images", {})[name] = str(path.relative_to(paths.folder))
+        results[probe.__name__] = result
+    return results
+
+
 def make_record(study, variant, seed, key, config, out, sittings):
     """The record of the finished run in `out`: config, budget and spend,
     machine, metrics, coverage history, thinned curves."""
-    summary = read_json(out / "run.json", "run summary")
     losses = read_rows(out / "losses.csv")
+    if (out / "diverged.json").exists():
+        state_path = out / "checkpoint" / "state.json"
+        state = read_json(state_path, "checkpoint state") if state_path.exists() else {}
+        summary = {
+            "status": "diverged",
+            "error": read_json(out / "diverged.json", "divergence note")["error"],
+            "step": int(losses[-1]["step"]) if losses else 0,
+            "training_seconds": state.get("seconds", 0.0),
+            "compile_seconds": sum(c["seconds"] for c in state.get("compiles", [])),
+        }
+    else:
+        summary = read_json(out / "run.json", "run summary")
     history_path = out / "coverage.json"
     history = (
         read_json(history_path, "coverage history") if history_path.exists() else []
@@ -141,7 +188,7 @@ def make_record(study, variant, seed, key, config, out, sittings):
         "variant": variant,
         "seed": seed,
         "key": key,
-        "protocol": study.protocol(),
+        "protocol": study.protocol(variant),
         "config": dataclasses.asdict(config),
         "budget": {
             "steps": getattr(config, "steps", None),
@@ -149,6 +196,7 @@ def make_record(study, variant, seed, key, config, out, sittings):
         },
         "spent": {
             "status": summary["status"],
+            **({"error": summary["error"]} if "error" in summary else {}),
             "steps": summary["step"],
             "training_seconds": summary["training_seconds"],
             "compile_seconds": summary["compile_seconds"],

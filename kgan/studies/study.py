@@ -26,7 +26,9 @@ class Study:
         preset: A preset of the recipe (`kgan train MODEL --preset NAME`)
             that `base` and the variants start from, or `None`.
         variants: `{variant name: config overrides}`; in each seed the
-            variants run in this order, one after the other.
+            variants run in this order, one after the other. An override
+            `recipe="gan"` trains that variant with another recipe (e.g. a
+            paper's baseline model).
         seeds: The seeds every variant runs (at least 3 for a verdict).
         budget_seconds: Training seconds per run (compilation off the
             clock), or `None` to train the config's `steps`.
@@ -39,6 +41,10 @@ class Study:
         claims: `(claim, metric, variant, baseline)`: a paper's claim that
             `variant` is better than `baseline` on `metric`; the report
             gives the verdict the records support.
+        probes: Functions `probe(trainer, config) -> dict` run on each
+            finished run's trainer; the dict goes into the record under the
+            probe's name, except an `"images"` entry (`{name: uint8 image}`)
+            whose images are saved beside the record.
         description: A paragraph for the report: what the study reproduces
             and where it departs from the paper.
     """
@@ -55,6 +61,7 @@ class Study:
     history_n: int = 2000
     compare: tuple = ()
     claims: tuple = ()
+    probes: tuple = ()
     description: str = ""
     source: str = ""  # the study file, for error messages
 
@@ -62,25 +69,27 @@ class Study:
         where = f"Study {self.name!r} ({self.source or 'in code'})"
         if not self.variants:
             raise ValueError(f"{where} has no variants. Received: variants={{}}")
-        recipe = get(self.recipe)
-        if self.preset is not None and self.preset not in recipe.presets:
-            raise ValueError(
-                f"{where}: the {self.recipe} recipe has the presets "
-                f"{list(recipe.presets)}. Received: preset={self.preset!r}"
-            )
-        fields = {f.name for f in dataclasses.fields(recipe.config_class)}
-        for variant, overrides in {"base": self.base, **self.variants}.items():
-            unknown = sorted(set(overrides) - fields)
-            if unknown:
+        for variant, overrides in self.variants.items():
+            recipe = get(self.recipe_of(variant))
+            if self.preset is not None and self.preset not in recipe.presets:
                 raise ValueError(
-                    f"{where}: {variant} sets a field the {self.recipe} config "
-                    f"does not have. Received: {unknown[0]}={overrides[unknown[0]]!r}"
+                    f"{where}: the {recipe.name} recipe has the presets "
+                    f"{list(recipe.presets)}. Received: preset={self.preset!r}"
                 )
-            if "seed" in overrides:
-                raise ValueError(
-                    f"{where}: seeds are the study's `seeds`, not a config field. "
-                    f"Received: {variant}: seed={overrides['seed']!r}"
-                )
+            fields = {f.name for f in dataclasses.fields(recipe.config_class)}
+            for origin, settings in (("base", self.base), (variant, overrides)):
+                unknown = sorted(set(settings) - fields - {"recipe"})
+                if unknown:
+                    name = unknown[0]
+                    raise ValueError(
+                        f"{where}: {origin} sets a field the {recipe.name} config "
+                        f"does not have. Received: {name}={settings[name]!r}"
+                    )
+                if "seed" in settings:
+                    raise ValueError(
+                        f"{where}: seeds are the study's `seeds`, not a config "
+                        f"field. Received: {origin}: seed={settings['seed']!r}"
+                    )
         for pair in (*self.compare, *(claim[2:4] for claim in self.claims)):
             for variant in pair:
                 if variant not in self.variants:
@@ -101,27 +110,35 @@ class Study:
                 f"Study {self.name!r} has the variants {list(self.variants)}. "
                 f"Received: variant={variant!r}"
             )
-        recipe = get(self.recipe)
+        recipe = get(self.recipe_of(variant))
         preset = recipe.presets[self.preset] if self.preset else {}
-        settings = {**preset, **self.base, **self.variants[variant], "seed": seed}
+        overrides = {k: v for k, v in self.variants[variant].items() if k != "recipe"}
+        settings = {**preset, **self.base, **overrides, "seed": seed}
         return validate(recipe.config_class(**settings))
 
-    def protocol(self):
-        """What every run of the study shares besides its config."""
-        return {
+    def recipe_of(self, variant):
+        """The recipe name a variant trains with."""
+        return self.variants[variant].get("recipe", self.recipe)
+
+    def protocol(self, variant):
+        """What a run shares with the study's others besides its config."""
+        protocol = {
             "version": PROTOCOL_VERSION,
-            "recipe": self.recipe,
+            "recipe": self.recipe_of(variant),
             "budget_seconds": self.budget_seconds,
             "history_every": self.history_every,
             "history_n": self.history_n,
         }
+        if self.probes:  # only when there are any: older keys stay valid
+            protocol["probes"] = [probe.__name__ for probe in self.probes]
+        return protocol
 
     def key(self, variant, seed):
         """The record key of one run: a hash of its resolved config and the
         protocol. A run whose key changed is rerun; one whose key is the
         same is reused."""
         return record_key(
-            dataclasses.asdict(self.config(variant, seed)), self.protocol()
+            dataclasses.asdict(self.config(variant, seed)), self.protocol(variant)
         )
 
     def runs(self, seeds=None, variants=None):

@@ -2,10 +2,12 @@ import dataclasses
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 
 from kgan.cli import main
+from kgan.latents import normal_latents
 from kgan.studies import (
     Study,
     StudyPaths,
@@ -46,7 +48,7 @@ def fake_record(study, variant, seed, **metrics):
         "variant": variant,
         "seed": seed,
         "key": study.key(variant, seed),
-        "protocol": study.protocol(),
+        "protocol": study.protocol(variant),
         "config": dataclasses.asdict(config),
         "spent": {"training_seconds": 1.0, "wall_seconds": 2.0},
         "machine": machine_info(),
@@ -164,8 +166,15 @@ def test_bad_records_are_one_line_errors_and_never_reused(tmp_path):
 def test_run_reuse_and_rerun_of_a_changed_config(tmp_path, monkeypatch):
     paths = StudyPaths("tiny", tmp_path / "results", tmp_path / "runs")
     study = tiny_study(seeds=(0,), variants={"lrelu": dict(activation="lrelu")},
-                       compare=(), history_every=2, history_n=32)  # fmt: skip
+                       compare=(), history_every=2, history_n=32,
+                       probes=(probe_mean,))  # fmt: skip
     (record,) = run_study(study, paths, verbose=0)
+    run_folder = paths.run("lrelu", 0, record["key"])
+    generator = keras.saving.load_model(run_folder / "generator.keras")
+    images = generator.predict(normal_latents(4, (8,), 0), verbose=0)
+    probe = record["probes"]["probe_mean"]
+    assert probe["mean"] == pytest.approx(float(images.mean()), abs=1e-6)
+    assert (paths.folder / probe["images"]["first"]).exists()
     assert record["spent"]["steps"] == 4 and record["spent"]["status"] == "finished"
     assert [row["step"] for row in record["history"]] == [0, 2, 4]
     assert record["machine"]["usable_cores"] == sorted(os.sched_getaffinity(0))
@@ -209,3 +218,46 @@ def test_study_file_and_cli(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["study", "run", "mine", "--core", "999", *args])
     assert "Received: core=999" in capsys.readouterr().err
+
+
+def test_a_variant_may_train_with_another_recipe():
+    from kgan.recipes.gan import VanillaConfig
+
+    study = tiny_study(
+        base=dict(steps=4, batch_size=8, latent_dim=8),
+        variants={"dcgan": {}, "mlp": dict(recipe="gan", maxout=True)},
+        compare=(("mlp", "dcgan"),),
+    )
+    assert isinstance(study.config("mlp", 0), VanillaConfig)
+    assert study.config("mlp", 0).maxout is True
+    assert study.protocol("mlp")["recipe"] == "gan"
+    assert study.protocol("dcgan")["recipe"] == "dcgan"
+    with pytest.raises(
+        ValueError, match="mlp sets a field the gan config .* width=0.5"
+    ):
+        tiny_study(variants={"mlp": dict(recipe="gan", width=0.5)}, compare=())
+
+
+def test_a_diverged_run_is_recorded_not_retried(tmp_path, monkeypatch):
+    paths = StudyPaths("tiny", tmp_path / "results", tmp_path / "runs")
+    study = tiny_study(seeds=(0,), variants={"lrelu": {}}, compare=())
+    calls = []
+
+    def diverging(recipe, config, out, **kwargs):
+        calls.append(out)
+        (out / "losses.csv").write_text("step,d_loss,g_loss\n1,0.5,0.7\n2,nan,0.9\n")
+        raise runner.NonFiniteLossError("non-finite loss at step 2")
+
+    monkeypatch.setattr(runner, "finish", diverging)
+    (record,) = run_study(study, paths, verbose=0)
+    assert record["spent"]["status"] == "diverged" and record["spent"]["steps"] == 2
+    assert record["spent"]["error"] == "non-finite loss at step 2"
+    assert run_study(study, paths, verbose=0) == [record] and len(calls) == 1
+
+
+def probe_mean(trainer, config):
+    """A study probe: the mean of 4 samples, and the first as an image."""
+    from kgan.images import to_uint8
+
+    images = np.asarray(trainer.generate(4, seed=0))
+    return {"mean": float(images.mean()), "images": {"first": to_uint8(images[:1])[0]}}
