@@ -15,7 +15,7 @@ def plot_study(study, records, folder):
         len(variants), 1, figsize=(10, 2.6 * len(variants)), squeeze=False, sharex=True
     )
     for axis, variant in zip(axes[:, 0], variants, strict=True):
-        for record in (r for r in records if r["variant"] == variant):
+        for record in (r for r in records if r["variant"] == variant and r["losses"]):
             steps = [row["step"] for row in record["losses"]]
             for colour, key in (("C0", "d_loss"), ("C1", "g_loss")):
                 if key in record["losses"][0]:

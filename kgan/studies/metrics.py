@@ -20,6 +20,8 @@ BETTER = {
     "d_loss_window_std": "lower",
     "d_loss_volatility": "lower",
     "g_loss_volatility": "lower",
+    "d_loss_tail_mean": None,
+    "sharpness": "higher",
     "d_loss_excursions": "lower",
     "g_loss_window_std": "lower",
     "min_classes_covered": "higher",
@@ -74,12 +76,15 @@ def excursions(values, window=100, tail=TAIL, band=EXCURSION_BAND):
 
 
 def loss_measures(rows):
-    """Stability measures of the per-step loss rows of `losses.csv`."""
+    """Stability measures of the per-step loss rows of `losses.csv`, and
+    each loss's mean over the last `TAIL` of the steps."""
     result = {}
     for key in ("d_loss", "g_loss"):
         values = [row[key] for row in rows if key in row]
         if values:
             result[f"{key}_window_std"] = window_std(values)
+            tail = values[-max(1, int(round(TAIL * len(values)))) :]
+            result[f"{key}_tail_mean"] = float(np.mean(tail))
     if any("d_loss" in row for row in rows):
         result["d_loss_excursions"] = excursions([row["d_loss"] for row in rows])
     return result

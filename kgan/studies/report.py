@@ -350,6 +350,18 @@ def markdown_report(study, summary, records):
     if summary["figures"]:
         lines += ["", "## Figures", ""]
         lines += [f"![{name}]({name})" for name in summary["figures"]]
+    probe_images = [
+        (r["variant"], r["seed"], name, path)
+        for r in records
+        for result in r.get("probes", {}).values()
+        for name, path in result.get("images", {}).items()
+    ]
+    if probe_images:
+        lines += ["", "## Probe images", ""]
+        lines += [
+            f"- `{variant}` seed {seed}, {name}: [{path}]({path})"
+            for variant, seed, name, path in probe_images
+        ]
     lines += ["", "## Records", ""]
     lines += [f"- [{path}]({path})" for path in summary["records"]]
     return "\n".join(lines) + "\n"

@@ -124,6 +124,10 @@ def run_one(study, paths, variant, seed, verbose=1):
             if trainer is None:
                 trainer = keras.saving.load_model(out / recipe.trainer_file)
             record["probes"] = run_probes(study, paths, variant, seed, trainer, config)
+            for result in record["probes"].values():  # scalars are metrics too
+                record["metrics"].update(
+                    {k: v for k, v in result.items() if isinstance(v, (int, float))}
+                )
     finally:
         pid_file.unlink(missing_ok=True)
     return write_record(paths, record, samples=out / "samples" / "final.png")

@@ -43,8 +43,9 @@ class Study:
             gives the verdict the records support.
         probes: Functions `probe(trainer, config) -> dict` run on each
             finished run's trainer; the dict goes into the record under the
-            probe's name, except an `"images"` entry (`{name: uint8 image}`)
-            whose images are saved beside the record.
+            probe's name (its numbers also among the metrics), except an
+            `"images"` entry (`{name: uint8 image}`) whose images are saved
+            beside the record.
         description: A paragraph for the report: what the study reproduces
             and where it departs from the paper.
     """
