@@ -178,7 +178,12 @@ class ProgressiveRecipe(Recipe):
         return phase
 
     def segment(self, config, trainer):
-        shown, total = float(trainer.images_shown.numpy()), config.kimg * 1000.0
+        # Rounded: 0.008 * 9 thousand images are 72, not 72.00000000000001
+        # (which would add a step).
+        shown, total = (
+            float(trainer.images_shown.numpy()),
+            round(config.kimg * 1000.0, 6),
+        )
         if shown >= total:
             return None
         phase = self.sync_phase(config, trainer)
@@ -224,4 +229,8 @@ class ProgressiveRecipe(Recipe):
         return evaluate
 
     def progress(self, config, trainer):
-        return float(trainer.images_shown.numpy()), config.kimg * 1000.0, "images"
+        return (
+            float(trainer.images_shown.numpy()),
+            round(config.kimg * 1000.0, 6),
+            "images",
+        )

@@ -1,14 +1,13 @@
 import dataclasses
 import json
 
-import keras
 import pytest
 import tensorflow as tf
 
 from kgan.data.road_scenes import road_scenes
 from kgan.recipes import get, validate
 from kgan.recipes.progan import ProgressiveConfig, fit_to_resolution
-from kgan.runs import run
+from kgan.runs import DatasetData, run
 
 # 4 px stable for 32 images, 8 px fading in over 64, 8 px stable for 32, ...
 TINY = dict(
@@ -77,7 +76,7 @@ def test_config_needs_every_batch_size():
         validate(config)
 
 
-def test_grows_on_road_scenes_to_64_px(tmp_path):
+def test_grows_on_road_scenes_to_64_px():
     levels = {"4": 4, "8": 4, "16": 4, "32": 4, "64": 4}
     config = ProgressiveConfig(
         **{**TINY, "resolution": 64, "batch_sizes": levels},
@@ -90,7 +89,20 @@ def test_grows_on_road_scenes_to_64_px(tmp_path):
     # A few generated scenes stand in for the 10,000 of `load("road_scenes")`.
     _, images = road_scenes(16, 64, seed=0)
     scenes = tf.data.Dataset.from_tensor_slices(images / 127.5 - 1.0).batch(4)
-    gan = run(get("progan"), config, tmp_path / "run", dataset=scenes, verbose=0)
-    assert gan.phase.resolution == 64
-    generator = keras.saving.load_model(tmp_path / "run" / "generator.keras")
-    assert generator.output_shape == (None, 64, 64, 3)
+    recipe = get("progan")
+    gan = recipe.build(config, DatasetData(scenes))
+    schedule = recipe.schedule(config, gan)
+    assert [(p.resolution, p.fading) for p in schedule] == [
+        (4, False), (8, True), (8, False), (16, True), (16, False),
+        (32, True), (32, False), (64, True), (64, False),
+    ]  # fmt: skip
+    assert [p.start for p in schedule] == [8.0 * i for i in range(9)]
+    # Past the last fade-in the trainer runs the 64 px networks on RGB scenes.
+    gan.images_shown.assign(8.0 * 8)
+    assert recipe.sync_phase(config, gan) == schedule[-1] == gan.phase
+    segment = recipe.segment(config, gan)
+    assert (segment.key, segment.steps, segment.batch_size) == ("64px", 2, 4)
+    batch = next(iter(DatasetData(scenes).stream(segment)))
+    assert batch.shape == (4, 64, 64, 3)
+    assert gan.generate(2, seed=0).shape == (2, 64, 64, 3)
+    assert recipe.samples(config, gan).shape[-1] == 3
