@@ -1,5 +1,8 @@
 """One evaluation of a generator against a dataset: every kgan metric at once."""
 
+import functools
+import typing
+
 import numpy as np
 
 from kgan.images import to_uint8
@@ -30,6 +33,34 @@ DESCRIPTIONS = {
 }
 
 
+@functools.lru_cache(maxsize=4)
+def _training_images(dataset):
+    from kgan.data import load_arrays
+
+    images, _ = load_arrays(dataset, "train")
+    images.flags.writeable = False  # shared by every evaluator of the dataset
+    return images
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_classifier(dataset):
+    return ImageClassifier.for_dataset(dataset)
+
+
+@functools.lru_cache(maxsize=4)
+def _reference_features(dataset):
+    features, _ = _shipped_classifier(dataset).predict(_training_images(dataset))
+    features.flags.writeable = False
+    return features
+
+
+class _ReferenceFeatures(typing.NamedTuple):
+    """The shared features of a dataset's training images, computed when an
+    evaluation first needs them."""
+
+    dataset: str
+
+
 def has_classifier(dataset: str) -> bool:
     """Whether a classifier for `dataset` is in `kgan/saved_models/`."""
     return classifier_path(dataset).exists()
@@ -52,20 +83,23 @@ class Evaluator:
     """
 
     def __init__(self, dataset="mnist", real=None, classifier=None, seed=0):
+        # The dataset's own images and classifier: loaded and classified once
+        # per process, however many evaluators (one per run) use them.
+        shared = real is None and classifier is None
         if real is None:
             if dataset is None:
                 raise ValueError(
                     "Pass a dataset name or real images. Received: both None"
                 )
-            from kgan.data import load_arrays
-
-            real, _ = load_arrays(dataset, "train")
+            real = _training_images(dataset)
         self.real = check_images(real, "real", min_count=2)
         if classifier is None and dataset is not None and has_classifier(dataset):
-            classifier = ImageClassifier.for_dataset(dataset)
+            classifier = _shipped_classifier(dataset)
         self.classifier = classifier
         self.seed = seed
         self._real_features = None
+        if shared and classifier is not None:
+            self._real_features = _ReferenceFeatures(dataset)
 
     def __call__(self, images) -> dict:
         """All metrics of uint8 `images` (at least 2), as a flat dict."""
@@ -79,6 +113,8 @@ class Evaluator:
         if self.classifier is not None:
             if self._real_features is None:
                 self._real_features, _ = self.classifier.predict(self.real)
+            elif isinstance(self._real_features, _ReferenceFeatures):
+                self._real_features = _reference_features(self._real_features.dataset)
             features, probabilities = self.classifier.predict(images)
             result["frechet_distance"] = frechet_distance(self._real_features, features)
             kid, _ = kernel_inception_distance(

@@ -16,7 +16,7 @@ from kgan.runs.data import Segment
 from kgan.runs.recipe import validate
 
 # Small networks, and few images per evaluation.
-TINY = dict(batch_size=16, latent_dim=16, eval_n=200)
+TINY = dict(batch_size=16, latent_dim=16, eval_n=200, jit_compile=False)
 
 
 def read_losses(path):
@@ -53,7 +53,7 @@ def test_psf_run_evaluates_and_records_alpha(tmp_path):
     out = tmp_path / "run"
     config = DCGANConfig(
         activation="psf", steps=10, sample_every=5, eval_every=5, eval_n=100,
-        width=0.125, batch_size=16,
+        width=0.125, batch_size=16, jit_compile=False,
     )  # fmt: skip
     run(get("dcgan"), config, out, verbose=0)
     evaluations = read_losses(out / "metrics.csv")
@@ -246,7 +246,14 @@ def test_mirrored_strategy_option_trains(tmp_path):
     assert (tmp_path / "gan.keras").exists()
 
 
-DRAW_TINY = dict(batch_size=8, latent_dim=4, attention_n=3, draw_steps=2, rnn_units=8)
+DRAW_TINY = dict(
+    batch_size=8,
+    latent_dim=4,
+    attention_n=3,
+    draw_steps=2,
+    rnn_units=8,
+    jit_compile=False,
+)
 
 
 def test_draw_run_starts_its_canvas_at_the_mean_image(tmp_path):
