@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from kgan import cli, export
 from kgan.export.bench import measure_latency
+from kgan.latents import normal_latents
 from kgan.models import dcgan, vanilla
 from kgan.models.pix2pix_networks import unet_generator
 
@@ -29,6 +30,12 @@ def trained_like(generator):
     return generator
 
 
+def output_scale(generator, n, seed=0):
+    """Mean |y| of the Keras generator on `export.compare`'s latents."""
+    z = normal_latents(n, generator.input_shape[1:], seed)
+    return float(np.abs(generator.predict(z, verbose=0)).mean())
+
+
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_float32_export_matches_keras(name, tmp_path):
     generator = trained_like(GENERATORS[name]())
@@ -49,7 +56,10 @@ def test_quantized_exports(mode, tmp_path):
     assert not [op for op in export.operator_names(path) if op.startswith("CUSTOM")]
     assert path.stat().st_size < 0.6 * plain.stat().st_size
     difference = export.compare(path, generator, n=16)
-    assert 0 < difference["mean_abs_diff"] < 0.05
+    # Relative to the outputs' own size (about 0.07 here), so that a file
+    # that outputs zeros (relative difference 1) fails.
+    limit = {"float16": 2e-3, "dynamic": 2e-2, "int8": 0.15}[mode]
+    assert 0 < difference["mean_abs_diff"] < limit * output_scale(generator, 16)
     if mode == "int8":
         assert "QUANTIZE" in export.operator_names(path)
 
@@ -60,7 +70,8 @@ def test_int8_with_representative_conditions(tmp_path):
     path = export.to_litert(
         generator, tmp_path / "g.tflite", quantize="int8", representative_data=data
     )
-    assert export.compare(path, generator, n=4)["mean_abs_diff"] < 0.1
+    difference = export.compare(path, generator, n=4)["mean_abs_diff"]
+    assert difference < 0.3 * output_scale(generator, 4)  # measured: 0.12
 
 
 @keras.saving.register_keras_serializable(package="kgan_tests")

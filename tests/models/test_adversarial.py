@@ -8,7 +8,6 @@ import pytest
 import tensorflow as tf
 
 from kgan.models import GAN, Pix2Pix
-from kgan.models.adversarial import AdversarialModel
 from kgan.models.progressive_gan import ProgressiveGAN
 from kgan.models.progressive_schedule import Phase
 
@@ -313,11 +312,6 @@ def test_the_seed_sets_the_train_step_noise():
     assert loss_a == loss_b
     assert not np.allclose(latents_a, latents_c)
     # The networks start from the same weights: only the noise differs.
-
-
-def test_every_trainer_derives_from_the_base():
-    for trainer in (GAN, Pix2Pix, ProgressiveGAN):
-        assert issubclass(trainer, AdversarialModel)
 
 
 def test_sample_inputs_and_bad_arguments():
