@@ -13,9 +13,7 @@ Usage:
 
 import argparse
 import json
-import os
 import pathlib
-import platform
 import tempfile
 
 import tensorflow as tf
@@ -29,6 +27,7 @@ import numpy as np  # noqa: E402
 from kgan import export  # noqa: E402
 from kgan.export.bench import keras_runner, litert_runner, measure_latency  # noqa: E402
 from kgan.models import dcgan, vanilla  # noqa: E402
+from kgan.studies.machine import machine_info  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results"
 GENERATORS = {
@@ -96,7 +95,7 @@ def main(argv=None):
         "TensorFlow and LiteRT each limited to one thread",
         "warmup": args.warmup,
         "runs": args.runs,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
+        "machine": machine_info(),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "generators": rows,
     }

@@ -10,7 +10,6 @@ images.
 
 import json
 import os
-import platform
 import sys
 import time
 
@@ -20,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from kgan.files import atomic_path  # noqa: E402
 from kgan.metrics import ms_ssim_diversity, swd  # noqa: E402
+from kgan.studies.machine import machine_info  # noqa: E402
 
 
 def timed(function, *args):
@@ -31,7 +31,7 @@ def timed(function, *args):
 def main(out="results/metrics_speed.json"):
     rng = np.random.default_rng(0)
     report = {
-        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores",
+        "machine": machine_info(),
         "numpy": np.__version__,
     }
     for channels in (1, 3):

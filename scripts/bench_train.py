@@ -16,7 +16,6 @@ skipped with a message.
 import argparse
 import json
 import pathlib
-import platform
 import statistics
 import time
 
@@ -25,6 +24,7 @@ import tensorflow as tf
 
 import kgan
 from kgan.models import GAN, dcgan
+from kgan.studies.machine import machine_info  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results"
 
@@ -170,9 +170,7 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "steps_per_round": args.steps,
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"{len(tf.config.list_physical_devices('CPU'))} CPU device, "
-        f"{__import__('os').cpu_count()} cores, no GPU",
+        "machine": machine_info(),
         "versions": {
             "tensorflow": tf.__version__,
             "keras": keras.__version__,

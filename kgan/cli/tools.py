@@ -3,7 +3,6 @@ trained generator file."""
 
 import argparse
 import json
-import os
 import pathlib
 
 
@@ -177,7 +176,6 @@ def add_bench(subparsers):
 
 def _bench(args):
     import pathlib
-    import platform
 
     from kgan.export.bench import generator_macs, measure_latency, runner
     from kgan.files import atomic_path
@@ -219,8 +217,9 @@ def _bench(args):
         report["median_ratio_against_over_model"] = b / a
         print(f"median latency ratio {args.against} / {args.model}: {b / a:.2f}")
     if args.out:
-        cores = len(os.sched_getaffinity(0))
-        report["machine"] = f"{platform.machine()} CPU, {cores} core(s) available"
+        from kgan.studies.machine import machine_info
+
+        report["machine"] = machine_info()
         with atomic_path(args.out) as partial:
             partial.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.out}")
