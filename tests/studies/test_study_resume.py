@@ -22,7 +22,7 @@ STUDY = Study(
 
 
 def study_run(root):
-    (root / "studies").mkdir(parents=True)
+    (root / "studies").mkdir(parents=True, exist_ok=True)
     (root / "studies" / "kill.py").write_text(STUDY)
     return subprocess.Popen(
         [sys.executable, "-m", "kgan.cli", "study", "run", "kill", "--verbose", "0"],
