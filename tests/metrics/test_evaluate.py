@@ -32,7 +32,7 @@ def test_shipped_mnist_classifier_accuracy(mnist_test):
 
 @needs_classifier
 def test_real_digits_score_far_better_than_noise(mnist_test):
-    x, _ = mnist_test
+    x, labels = (a[:1000] for a in mnist_test)  # SWD's cost grows with n
     evaluator = Evaluator("mnist")
     real = evaluator(x)
     noise = evaluator(
@@ -43,7 +43,7 @@ def test_real_digits_score_far_better_than_noise(mnist_test):
     assert real["frechet_distance"] * 20 < noise["frechet_distance"]
     assert real["kid"] * 20 < noise["kid"]
     assert real["swd_mean"] * 20 < noise["swd_mean"]
-    one_class = evaluator(x[mnist_test[1] == 3])
+    one_class = evaluator(x[labels == 3])
     assert one_class["classes_covered"] == 1
     assert "frechet distance" in format_table(real).lower()
 
