@@ -328,3 +328,50 @@ def test_sample_inputs_and_bad_arguments():
         Pix2Pix(generator, discriminator, ema=1.0)
     with pytest.raises(TypeError, match="take conditions"):
         Pix2Pix(generator, discriminator).sample_inputs(2)
+
+
+def conditional_networks(pixels=6):
+    keras.utils.set_random_seed(0)
+    condition = keras.Input((pixels, 1, 1))
+    hidden = keras.layers.Dense(8, activation="tanh")(keras.layers.Flatten()(condition))
+    image = keras.layers.Dense(pixels, activation="tanh")(hidden)
+    generator = keras.Model(condition, keras.layers.Reshape((pixels, 1, 1))(image))
+    c, x = keras.Input((pixels, 1, 1)), keras.Input((pixels, 1, 1))
+    pair = keras.layers.Flatten()(keras.layers.Concatenate()([c, x]))
+    logit = keras.layers.Dense(1)(keras.layers.Dense(8, activation="tanh")(pair))
+    return generator, keras.Model([c, x], logit)
+
+
+def test_pix2pix_step_equals_the_update_by_hand():
+    generator, discriminator = conditional_networks()
+    gan = Pix2Pix(generator, discriminator, l1_weight=100.0)
+    gan.compile(sgd(), sgd(), jit_compile=False)
+    rng = np.random.default_rng(0)
+    conditions = rng.uniform(-1, 1, (5, 6, 1, 1)).astype("float32")
+    real = rng.uniform(-1, 1, (5, 6, 1, 1)).astype("float32")
+    start = snapshot(gan.variables)
+    conditions_t, real_t = tf.constant(conditions), tf.constant(real)
+
+    # The reference: one forward pass, both losses (pix2pix's D loss is half
+    # the BCE; its G loss the non-saturating loss plus 100 x L1), both
+    # gradients, then both updates.
+    g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        fake = generator(conditions_t, training=True)
+        fake_logits = discriminator([conditions_t, fake], training=True)
+        real_logits = discriminator([conditions_t, real_t], training=True)
+        adversarial = tf.reduce_mean(softplus(-fake_logits))
+        l1 = tf.reduce_mean(tf.abs(real_t - fake))
+        g_loss = adversarial + 100.0 * l1
+        d_loss = 0.5 * tf.reduce_mean(softplus(-real_logits) + softplus(fake_logits))
+    g_grads, d_grads = tape.gradient(g_loss, g_vars), tape.gradient(d_loss, d_vars)
+    for variable, gradient in zip(g_vars + d_vars, g_grads + d_grads, strict=True):
+        variable.assign(variable - LEARNING_RATE * gradient)
+    expected = snapshot(g_vars + d_vars)
+
+    restore(gan.variables, start)
+    logs = fit_one_step(gan, conditions, real)
+    assert_same_weights(expected, g_vars + d_vars)
+    for key, value in (("d_loss", d_loss), ("g_loss", g_loss),
+                       ("g_adversarial", adversarial), ("g_l1", l1)):  # fmt: skip
+        np.testing.assert_allclose(logs[key], float(value), rtol=1e-5)
