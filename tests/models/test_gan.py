@@ -11,11 +11,12 @@ from kgan.layers import Maxout, ParametricSoftsign
 from kgan.models import GAN, dcgan, vanilla
 
 
-def tiny_gan(loss="non_saturating", d_steps=1, ema=None, activation="lrelu"):
+def tiny_gan(loss="non_saturating", d_steps=1, ema=None, activation="lrelu", seed=None):
     generator, discriminator = dcgan(width=0.125, activation=activation, latent_dim=8)
     gan = GAN(
-        generator, discriminator, latent_dim=8, loss=loss, d_steps=d_steps, ema=ema
-    )
+        generator, discriminator, latent_dim=8, loss=loss, d_steps=d_steps, ema=ema,
+        seed=seed,
+    )  # fmt: skip
     gan.compile(
         g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
         d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
@@ -70,14 +71,20 @@ def test_ema_generator_averages_weights():
 def test_explicit_latents_fix_the_noise():
     images = real_images(8)
     latents = np.random.default_rng(3).standard_normal((8, 2, 8)).astype("float32")
-    results = []
-    for _ in range(2):
-        keras.utils.set_random_seed(4)
-        gan = tiny_gan(activation="psf")
-        gan.fit(images, latents, batch_size=8, epochs=1, verbose=0, shuffle=False)
-        results.append([w.numpy() for w in gan.generator.weights])
-    for a, b in zip(*results, strict=True):
+
+    def weights_after(noise_seed, z):
+        keras.utils.set_random_seed(4)  # the same initial weights every time
+        gan = tiny_gan(activation="psf", seed=noise_seed)
+        gan.fit(images, z, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        return [w.numpy() for w in gan.generator.weights]
+
+    fixed = weights_after(1, latents)
+    # Another seed of the train-step noise, the same latents: the same update.
+    for a, b in zip(fixed, weights_after(2, latents), strict=True):
         np.testing.assert_array_equal(a, b)
+    # Other latents: another update.
+    moved = weights_after(1, -latents)
+    assert max(np.abs(a - b).max() for a, b in zip(fixed, moved, strict=True)) > 0
 
 
 def test_save_load_and_continue_training_without_warnings():
