@@ -91,7 +91,7 @@ def describe_machine(machine):
         return machine.get("note", "not recorded")
     return (
         f"{machine['cpu']} ({', '.join(machine['vector_extensions'])}; "
-        f"{len(machine['usable_cores'])} usable cores)"
+        f"usable cores {machine['usable_cores']})"
     )
 
 
@@ -261,6 +261,12 @@ def study_table(study, paths=None):
     return summary
 
 
+def preset_settings(study):
+    from kgan.recipes import get
+
+    return get(study.recipe).presets[study.preset]
+
+
 def _cell(stats):
     if stats is None:
         return ""
@@ -279,17 +285,24 @@ def markdown_report(study, summary, records):
     ]
     if study.description:
         lines += [study.description.strip(), ""]
-    budget = (
-        f"{study.budget_seconds:g} training seconds per run"
-        if study.budget_seconds
-        else f"{study.base.get('steps', 'the recipe default')} steps per run"
-    )
+    steps = sorted({r["budget"]["steps"] for r in records})
+    if study.budget_seconds:
+        budget = f"{study.budget_seconds:g} training seconds per run"
+    elif len(steps) == 1:
+        budget = f"{steps[0]:,} steps per run"
+    else:
+        budget = "the steps of each variant's config"
     lines += [
         "## Protocol",
         "",
         f"- recipe `{study.recipe}`, {budget} (compilation off the clock), "
         f"seeds {list(study.seeds)}; within each seed the variants ran one after "
         "the other, in the order below",
+        *(
+            [f"- the recipe's preset `{study.preset}`: `{preset_settings(study)}`"]
+            if study.preset
+            else []
+        ),
         f"- shared settings: `{summary['base']}`",
         *[f"- variant `{v}`: `{study.variants[v]}`" for v in variants],
         *[f"- machine: {m}" for m in summary["machines"]],
