@@ -73,6 +73,11 @@ def test_evaluate_callback_logs_history_and_csv(tmp_path, mnist_test):
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == [2, 4, 6, 8]
     assert float(rows[-1]["swd_mean"]) == pytest.approx(history.history["swd_mean"][-1])
+    # The last row is the evaluation of the generator as training left it,
+    # on the callback's fixed latents (seed 0).
+    expected = evaluator.evaluate_generator(gan.sampler, n=32, seed=0)
+    for key in ("swd_mean", "ms_ssim"):
+        assert float(rows[-1][key]) == pytest.approx(expected[key], rel=1e-5)
 
 
 @needs_classifier
