@@ -126,33 +126,49 @@ def write_png(path, array):
 
 
 def test_image_folder(tmp_path):
-    black = np.zeros((6, 5, 3), np.uint8)
-    white = np.full((6, 5, 3), 255, np.uint8)
-    write_png(tmp_path / "cats" / "a.png", black)
-    write_png(tmp_path / "cats" / "b.PNG", black)
-    write_png(tmp_path / "dogs" / "c.png", white)
-    ds = load("folder", directory=str(tmp_path), batch_size=8, with_labels=True)
+    rng = np.random.default_rng(0)
+    pictures = {
+        "cats/a.png": rng.integers(0, 256, (6, 5, 3), dtype=np.uint8),
+        "cats/b.PNG": rng.integers(0, 256, (6, 5, 3), dtype=np.uint8),
+        "dogs/c.png": rng.integers(0, 256, (6, 5, 3), dtype=np.uint8),
+    }
+    for name, picture in pictures.items():
+        write_png(tmp_path / name, picture)
+    ds = load(
+        "folder", directory=str(tmp_path), batch_size=8, with_labels=True,
+        shuffle=False,
+    )  # fmt: skip
     images, labels = next(ds.as_numpy_iterator())
-    assert images.shape == (3, 6, 5, 3)
-    for image, label in zip(images, labels, strict=True):
-        np.testing.assert_array_equal(image, -1.0 if label == 0 else 1.0)
-    assert sorted(labels.tolist()) == [0, 0, 1]
+    # Sorted paths, labels by subfolder, pixels scaled to [-1, 1].
+    expected = np.stack([pictures[n] for n in sorted(pictures)]) / 127.5 - 1.0
+    np.testing.assert_allclose(images, expected, atol=1e-6)
+    assert labels.tolist() == [0, 0, 1]
 
     gray = np.concatenate(
-        all_batches(load("folder", directory=str(tmp_path), channels=1))
+        all_batches(load("folder", directory=str(tmp_path), channels=1, shuffle=False))
     )
-    assert gray.shape == (3, 6, 5, 1)
+    # PNG's own RGB -> gray conversion, as tf.image does it.
+    luma = tf.image.rgb_to_grayscale(np.stack([pictures[n] for n in sorted(pictures)]))
+    np.testing.assert_allclose(gray, luma.numpy() / 127.5 - 1.0, atol=1 / 127.5)
 
 
 def test_image_folder_sizes(tmp_path):
-    write_png(tmp_path / "a.png", np.zeros((6, 6, 1), np.uint8))
-    write_png(tmp_path / "b.png", np.zeros((8, 8, 1), np.uint8))
+    rng = np.random.default_rng(1)
+    small = rng.integers(0, 256, (6, 6, 1), dtype=np.uint8)
+    large = rng.integers(0, 256, (8, 8, 1), dtype=np.uint8)
+    write_png(tmp_path / "a.png", small)
+    write_png(tmp_path / "b.png", large)
     with pytest.raises(tf.errors.InvalidArgumentError, match="pass image_size"):
         all_batches(load("folder", directory=str(tmp_path)))
     resized = np.concatenate(
-        all_batches(load("folder", directory=str(tmp_path), image_size=(4, 4)))
+        all_batches(
+            load("folder", directory=str(tmp_path), image_size=(4, 4), shuffle=False)
+        )
     )
-    assert resized.shape == (2, 4, 4, 1)
+    for got, image in zip(resized, (small, large), strict=True):
+        want = tf.image.resize(image.astype("float32"), (4, 4), antialias=True)
+        want = np.round(np.clip(want.numpy(), 0, 255))
+        np.testing.assert_allclose(got, want / 127.5 - 1.0, atol=1e-6)
 
 
 @pytest.mark.parametrize(
