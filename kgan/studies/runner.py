@@ -41,7 +41,8 @@ def run_study(study, paths=None, seeds=None, variants=None, verbose=1):
         paths: Its `StudyPaths` (default: `results/` and `runs/`).
         seeds: Only these seeds (default: the study's).
         variants: Only these variants (default: all).
-        verbose: 1 prints a line per run and a progress bar.
+        verbose: 1 shows each run's progress bar, 0 none; a line per run
+            is printed either way (a log of the study's order).
 
     Returns:
         The records, in run order.
@@ -59,13 +60,12 @@ def run_study(study, paths=None, seeds=None, variants=None, verbose=1):
     for number, (variant, seed) in enumerate(plan, 1):
         key = study.key(variant, seed)
         record = existing.get((variant, seed))
-        if record is not None and record["key"] == key:
-            if verbose:
-                print(f"[{number}/{len(plan)}] {variant} seed {seed}: recorded")
+        done = record is not None and record["key"] == key
+        state = "recorded" if done else "training"
+        print(f"[{number}/{len(plan)}] {variant} seed {seed}: {state}", flush=True)
+        if done:
             records.append(record)
             continue
-        if verbose:
-            print(f"[{number}/{len(plan)}] {variant} seed {seed}: training", flush=True)
         records.append(run_one(study, paths, variant, seed, verbose))
     return records
 

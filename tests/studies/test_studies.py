@@ -50,6 +50,7 @@ def fake_record(study, variant, seed, **metrics):
         "key": study.key(variant, seed),
         "protocol": study.protocol(variant),
         "config": dataclasses.asdict(config),
+        "budget": {"steps": config.steps, "seconds": None},
         "spent": {"training_seconds": 1.0, "wall_seconds": 2.0},
         "machine": machine_info(),
         "metrics": metrics,
