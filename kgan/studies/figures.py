@@ -55,6 +55,29 @@ def plot_study(study, records, folder):
         save_figure(figure, folder / "coverage.png")
         figures.append("coverage.png")
 
+    with_timeline = [r for r in records if r.get("timeline")]
+    if with_timeline and study.reach:
+        keys = tuple(study.reach)
+        figure, axes = plt.subplots(
+            1, len(keys), figsize=(6 * len(keys), 3.8), squeeze=False
+        )
+        runs = [
+            (
+                r["variant"],
+                [row["seconds"] / 60 for row in r["timeline"]],
+                r["timeline"],
+            )
+            for r in with_timeline
+        ]
+        plot_runs(axes[0], runs, keys, lw=1.0)
+        for axis, key in zip(axes[0], keys, strict=True):
+            axis.set_title(f"{key} over training time")
+            axis.set_xlabel("training minutes")
+            axis.grid(alpha=0.3)
+        axes[0, 0].legend(fontsize=7)
+        save_figure(figure, folder / "timeline.png")
+        figures.append("timeline.png")
+
     metrics = [
         m for m in study.record if any(finite(r["metrics"].get(m)) for r in records)
     ]

@@ -166,3 +166,65 @@ def history_measures(rows):
     shows it here, not in its final metrics)."""
     later = [r["classes_covered"] for r in rows if r["step"] > 0]
     return {"min_classes_covered": min(later)} if later else {}
+
+
+class Timeline:
+    """A run-loop hook: the recipe's evaluation every `every` training
+    seconds (before the first step, then whenever that much training time
+    has passed, and at the budget's end), kept in `path` across sittings;
+    a resumed run drops the rows past its checkpoint.
+
+    Args:
+        path: The JSON file of the rows (`seconds`, `step`, the metrics).
+        evaluate: The recipe's evaluator, `(trainer) -> dict`, or `None`.
+        every: Training seconds between evaluations (`None`: none).
+        budget: The run's budget in training seconds, if it has one.
+    """
+
+    def __init__(self, path, evaluate, every, budget=None):
+        self.path, self.evaluate, self.every, self.budget = (
+            path,
+            evaluate,
+            every,
+            budget,
+        )
+        self.rows = read_json(path, "timeline") if path.exists() else []
+
+    def __call__(self, trainer, progress):
+        if self.every is None or self.evaluate is None:
+            return
+        self.rows = [r for r in self.rows if r["step"] <= progress.step]
+        due = self.rows[-1]["seconds"] + self.every if self.rows else 0.0
+        at_end = self.budget is not None and progress.seconds >= self.budget
+        if progress.seconds < due and not at_end:
+            return
+        if self.rows and self.rows[-1]["step"] == progress.step:
+            return
+        scores = {k: v for k, v in self.evaluate(trainer).items() if finite(v)}
+        self.rows.append({"seconds": progress.seconds, "step": progress.step, **scores})
+        write_json(self.path, self.rows, indent=None)
+
+
+def seconds_to_reach(timeline, target, key):
+    """Training seconds until `key` first falls to `target` or below."""
+    for row in timeline:
+        if row.get(key, math.inf) <= target:
+            return row["seconds"]
+    return None
+
+
+def time_to_reach(variant, baseline, key):
+    """How much faster `variant`'s run reached the best `key` (lower is
+    better) that both runs reached: the baseline's seconds over the
+    variant's. `None` when a timeline lacks the key."""
+    bests = [
+        min((r[key] for r in t if key in r), default=None) for t in (variant, baseline)
+    ]
+    if None in bests:
+        return None
+    target = max(bests)
+    mine, theirs = (seconds_to_reach(t, target, key) for t in (variant, baseline))
+    if not mine:  # reached at second 0: no ratio
+        return None
+    return {"target": target, "seconds": mine, "baseline_seconds": theirs,
+            "speedup": theirs / mine}  # fmt: skip

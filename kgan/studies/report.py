@@ -7,7 +7,7 @@ import numpy as np
 
 from kgan.files import atomic_path, read_json, write_json
 from kgan.studies.figures import plot_study
-from kgan.studies.metrics import BETTER, finite
+from kgan.studies.metrics import BETTER, finite, time_to_reach
 from kgan.studies.records import StudyPaths, read_record
 
 
@@ -156,6 +156,32 @@ def compare_pair(by_variant, a, b, metrics):
     return result
 
 
+def compare_times(by_variant, a, b, metric):
+    """Per seed, how much faster `a` reached the best `metric` both runs
+    reached (see `time_to_reach`); the geometric mean of the speedups with
+    its spread, and a verdict on the log speedups."""
+    seeds = sorted(set(by_variant.get(a, {})) & set(by_variant.get(b, {})))
+    per_seed = {}
+    for seed in seeds:
+        result = time_to_reach(
+            by_variant[a][seed].get("timeline", []),
+            by_variant[b][seed].get("timeline", []),
+            metric,
+        )
+        if result is not None and result["baseline_seconds"] is not None:
+            per_seed[seed] = result
+    logs = np.log([r["speedup"] for r in per_seed.values()])
+    entry = {"per_seed": per_seed}
+    if len(logs):
+        entry["speedup_geomean"] = float(np.exp(logs.mean()))
+        entry["speedup_spread"] = (
+            float(np.exp(logs.std(ddof=1))) if len(logs) > 1 else None
+        )
+        # log speedup > 0 on every seed, beyond its spread: `a` was faster.
+        entry["verdict"] = verdict(logs, "higher", a, b).replace(" better", " faster")
+    return entry
+
+
 def claim_verdict(comparison, metric, expect):
     """`supported`, `contradicted` or `unclear` for a claim that the variant
     is better than (or similar to) the baseline on `metric`."""
@@ -201,6 +227,11 @@ def summarise(study, records):
         for name, runs in by_variant.items()
     }
     comparisons = [compare_pair(by_variant, a, b, metrics) for a, b in study.compare]
+    for comparison in comparisons:
+        a, b = comparison["variant"], comparison["baseline"]
+        comparison["time_to_reach"] = {
+            metric: compare_times(by_variant, a, b, metric) for metric in study.reach
+        }
     claims = []
     for claim, metric, a, b, *expect in study.claims:
         comparison = compare_pair(by_variant, a, b, [metric])
@@ -346,6 +377,16 @@ def markdown_report(study, summary, records):
             lines.append(
                 f"| {metric} | {ratio} | {_cell(entry['difference'])} "
                 f"| {entry['verdict']} |"
+            )
+        for metric, entry in comparison.get("time_to_reach", {}).items():
+            if "speedup_geomean" not in entry:
+                continue
+            spread = entry["speedup_spread"]
+            lines.append(
+                f"| time to reach the best {metric} both reach (speedup) "
+                f"| {entry['speedup_geomean']:.3g}"
+                + ("" if spread is None else f" ×/÷ {spread:.3g}")
+                + f" | seeds {sorted(entry['per_seed'])} | {entry['verdict']} |"
             )
     if summary["claims"]:
         lines += [

@@ -16,6 +16,7 @@ from kgan.runs.callbacks import NonFiniteLossError
 from kgan.studies.machine import machine_info
 from kgan.studies.metrics import (
     CoverageHistory,
+    Timeline,
     history_measures,
     loss_measures,
     thin_curve,
@@ -103,8 +104,16 @@ def run_one(study, paths, variant, seed, verbose=1):
                 study.history_n,
             )
 
+            timeline = Timeline(
+                out / "timeline.json",
+                recipe.evaluator(config) if study.timeline_seconds else None,
+                study.timeline_seconds,
+                study.budget_seconds,
+            )
+
             def hook(trainer, progress):
                 history(trainer, progress)
+                timeline(trainer, progress)
                 note_wall()  # a sitting killed later keeps its time so far
 
             try:
@@ -175,6 +184,8 @@ def make_record(study, variant, seed, key, config, out, sittings):
     history = (
         read_json(history_path, "coverage history") if history_path.exists() else []
     )
+    timeline_path = out / "timeline.json"
+    timeline = read_json(timeline_path, "timeline") if timeline_path.exists() else []
     metrics = {}
     if (out / "metrics.json").exists():
         metrics.update(read_json(out / "metrics.json", "metrics file"))
@@ -210,6 +221,7 @@ def make_record(study, variant, seed, key, config, out, sittings):
         "machine": sittings[-1]["machine"],
         "metrics": metrics,
         "history": history,
+        **({"timeline": timeline} if timeline else {}),
         "losses": thin_curve(losses),
         "curves": curves,
     }

@@ -36,6 +36,14 @@ class Study:
         history_every: Steps between the coverage probes during training
             (classes covered and confident share; 0: none).
         history_n: Samples per coverage probe.
+        timeline_seconds: Training seconds between evaluations of the
+            recipe's evaluator during training (also before the first step
+            and at the end), for curves over time; `None`: none.
+        reach: Metrics (lower is better) whose time to a value compares
+            the `compare` pairs: per seed, the training seconds each run
+            of a pair needs to reach the best value both reach, and their
+            ratio (the baseline's over the variant's: above 1, the variant
+            is faster). Needs `timeline_seconds`.
         compare: `(variant, baseline)` pairs: per seed ratios and
             differences of every recorded metric, and a verdict.
         claims: `(claim, metric, variant, baseline)`: a paper's claim that
@@ -60,6 +68,8 @@ class Study:
     record: tuple = ()
     history_every: int = 0
     history_n: int = 2000
+    timeline_seconds: float | None = None
+    reach: tuple = ()
     compare: tuple = ()
     claims: tuple = ()
     probes: tuple = ()
@@ -98,6 +108,11 @@ class Study:
                         f"{where}: a comparison or claim names an unknown variant. "
                         f"Received: variant={variant!r}"
                     )
+        if self.reach and self.timeline_seconds is None:
+            raise ValueError(
+                f"{where}: `reach` compares timelines; set `timeline_seconds`. "
+                f"Received: reach={self.reach!r}, timeline_seconds=None"
+            )
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise ValueError(
                 f"{where}: seeds must be distinct and not empty. "
@@ -130,6 +145,8 @@ class Study:
             "history_every": self.history_every,
             "history_n": self.history_n,
         }
+        if self.timeline_seconds is not None:  # as probes: older keys stay valid
+            protocol["timeline_seconds"] = self.timeline_seconds
         if self.probes:  # only when there are any: older keys stay valid
             protocol["probes"] = [probe.__name__ for probe in self.probes]
         return protocol

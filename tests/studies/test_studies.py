@@ -18,7 +18,7 @@ from kgan.studies import (
     runner,
 )
 from kgan.studies.machine import machine_info
-from kgan.studies.metrics import excursions, thin_curve, window_std
+from kgan.studies.metrics import excursions, thin_curve, time_to_reach, window_std
 from kgan.studies.records import write_record
 
 TINY = dict(
@@ -264,3 +264,62 @@ def probe_mean(trainer, config):
 
     images = np.asarray(trainer.generate(4, seed=0))
     return {"mean": float(images.mean()), "images": {"first": to_uint8(images[:1])[0]}}
+
+
+def test_time_to_reach_the_best_value_both_reach():
+    def rows(*points):
+        return [{"seconds": t, "step": i, "swd": v} for i, (t, v) in enumerate(points)]
+
+    fast = rows((0, 9.0), (10, 3.0), (20, 1.0))
+    slow = rows((0, 9.0), (15, 5.0), (30, 2.5))
+    # Both reach 2.5 (slow's best): fast at 20 s, slow at 30 s.
+    assert time_to_reach(fast, slow, "swd") == {
+        "target": 2.5, "seconds": 20, "baseline_seconds": 30, "speedup": 1.5,
+    }  # fmt: skip
+    assert time_to_reach(slow, fast, "swd")["speedup"] == pytest.approx(20 / 30)
+    assert time_to_reach(fast, [{"seconds": 0, "step": 0}], "swd") is None
+
+
+def test_reach_needs_a_timeline():
+    with pytest.raises(ValueError, match="Received: reach=.*timeline_seconds=None"):
+        tiny_study(reach=("swd_mean",))
+
+
+def test_timeline_evaluates_on_training_time(tmp_path):
+    from kgan.runs import Progress
+    from kgan.studies.metrics import Timeline
+
+    calls = []
+    timeline = Timeline(
+        tmp_path / "timeline.json", lambda t: calls.append(1) or {"m": 1.0}, 10.0, 25.0
+    )
+    for step, seconds in ((0, 0.0), (1, 4.0), (2, 11.0), (3, 19.0), (4, 26.0)):
+        timeline(None, Progress(step, seconds, step, 4))
+    # Before training, after 10 s, and at the budget's end.
+    assert [(r["step"], r["seconds"]) for r in timeline.rows] == [
+        (0, 0.0), (2, 11.0), (4, 26.0),
+    ]  # fmt: skip
+    resumed = Timeline(tmp_path / "timeline.json", lambda t: {"m": 2.0}, 10.0, 25.0)
+    resumed(None, Progress(2, 11.0, 2, 4))  # back at the checkpoint of step 2
+    assert [r["step"] for r in resumed.rows] == [0, 2]
+
+
+def test_summary_compares_the_time_to_reach(tmp_path):
+    study = tiny_study(timeline_seconds=10.0, reach=("swd_mean",))
+    paths = StudyPaths("tiny", tmp_path / "results", tmp_path / "runs")
+    for seed, psf_seconds in zip(study.seeds, (20, 25, 16), strict=True):
+        for variant, seconds in (("lrelu", 30), ("psf", psf_seconds)):
+            record = fake_record(study, variant, seed, swd_mean=1.0)
+            record["timeline"] = [
+                {"seconds": 0, "step": 0, "swd_mean": 9.0},
+                {"seconds": seconds, "step": 9, "swd_mean": 2.0},
+            ]
+            write_record(paths, record)
+    summary = report.study_table(study, paths)
+    entry = summary["comparisons"][0]["time_to_reach"]["swd_mean"]
+    speedups = [30 / 20, 30 / 25, 30 / 16]
+    assert [r["speedup"] for r in entry["per_seed"].values()] == speedups
+    assert entry["speedup_geomean"] == pytest.approx(np.exp(np.log(speedups).mean()))
+    assert entry["verdict"] == "psf faster"
+    assert "time to reach the best swd_mean" in (paths.folder / "README.md").read_text()
+    assert "timeline.png" in summary["figures"]
