@@ -192,7 +192,10 @@ def load_study(spec, studies_dir="studies"):
         )
     module_spec = importlib.util.spec_from_file_location(f"study_{path.stem}", path)
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except ValueError as error:  # a bad Study(...): name the file
+        raise ValueError(str(error).replace("(in code)", f"({path})")) from error
     study = getattr(module, "STUDY", None)
     if not isinstance(study, Study):
         raise ValueError(

@@ -213,6 +213,16 @@ def test_study_file_and_cli(tmp_path, capsys):
     assert main(["study", "status", "mine", *args]) == 0
     out = capsys.readouterr().out
     assert "0/4 runs done" in out and out.count("to do") == 4
+    (studies / "typo.py").write_text(
+        "from kgan.studies import Study\n"
+        "STUDY = Study(name='typo', recipe='dcgan', base={},\n"
+        "              variants={'a': {'actvation': 'psf'}})\n"
+    )
+    with pytest.raises(SystemExit):
+        main(["study", "status", "typo", *args])
+    error = capsys.readouterr().err
+    assert f"({studies / 'typo.py'})" in error and "actvation='psf'" in error
+    assert error.count("\n") == 1
     with pytest.raises(SystemExit):
         main(["study", "status", "nothere", *args])
     assert "Received: study='nothere'" in capsys.readouterr().err
