@@ -23,7 +23,7 @@ LIBRARIES = ("kgan", "keras", "tensorflow", "numpy", "ai-edge-litert")
 
 def usable_cores():
     """The cores this process may run on (the affinity mask: `taskset`
-    narrows it, `os.cpu_count()` does not see that)."""
+    narrows it; the count of CPUs the machine has does not)."""
     return sorted(os.sched_getaffinity(0))
 
 
