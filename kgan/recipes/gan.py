@@ -240,10 +240,11 @@ def check_image_range(images):
     return tuple(images.shape[1:])
 
 
-def image_data(config):
-    """The training split of `config.dataset` as `StepData` in [-1, 1]."""
+def image_data(config, limit=None):
+    """The training split of `config.dataset` (its first `limit` images, or
+    all) as `StepData` in [-1, 1]."""
     images, _ = load_arrays(config.dataset, "train")
-    return StepData((images,), config.seed, transform=scale_images)
+    return StepData((images[:limit],), config.seed, transform=scale_images)
 
 
 def _images(batch):

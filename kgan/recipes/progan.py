@@ -84,6 +84,9 @@ class ProgressiveConfig(RunConfig):
     reset_optimizer_per_level: bool = option(
         True, "zero both Adams' state when a phase starts (the official code)"
     )
+    train_images: int | None = option(
+        None, "train on the first N training images only (none: all)", minimum=1
+    )
     eval_n: int = option(2000, "images per SWD and MS-SSIM evaluation", minimum=2)
     sample_every: int = option(200, "steps between sample grids", minimum=1)
     checkpoint_every: int = option(200, "steps between checkpoints", minimum=1)
@@ -125,7 +128,7 @@ class ProgressiveRecipe(Recipe):
     trainer_file = "progan.keras"
 
     def data(self, config):
-        return image_data(config)
+        return image_data(config, limit=config.train_images)
 
     def build(self, config, data):
         probe = next(iter(data.stream(self._segment(config, config.resolution))))

@@ -17,6 +17,8 @@ BETTER = {
     "confident_share": "higher",
     "swd_mean": "lower",
     "ms_ssim": "lower",
+    "raw_swd_mean": "lower",
+    "raw_ms_ssim": "lower",
     "d_loss_window_std": "lower",
     "d_loss_volatility": "lower",
     "g_loss_volatility": "lower",
