@@ -11,28 +11,12 @@ def plot_study(study, records, folder):
     plt = pyplot()
     figures = []
     variants = [v for v in study.variants if any(r["variant"] == v for r in records)]
-    figure, axes = plt.subplots(
-        len(variants), 1, figsize=(10, 2.6 * len(variants)), squeeze=False, sharex=True
-    )
-    for axis, variant in zip(axes[:, 0], variants, strict=True):
-        for record in (r for r in records if r["variant"] == variant and r["losses"]):
-            steps = [row["step"] for row in record["losses"]]
-            for colour, key in (("C0", "d_loss"), ("C1", "g_loss")):
-                if key in record["losses"][0]:
-                    axis.plot(
-                        steps,
-                        [row[key] for row in record["losses"]],
-                        color=colour,
-                        lw=0.7,
-                        alpha=0.8,
-                        label=key if record["seed"] == min(study.seeds) else None,
-                    )
-        axis.set_title(f"{variant}: losses, window means, every seed", fontsize=9)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
-    axes[-1, 0].set_xlabel("step")
-    save_figure(figure, folder / "losses.png")
-    figures.append("losses.png")
+    with_losses = [
+        v for v in variants if any(r["variant"] == v and r["losses"] for r in records)
+    ]
+    if with_losses:
+        plot_losses(study, records, with_losses, folder / "losses.png")
+        figures.append("losses.png")
 
     with_history = [r for r in records if r["history"]]
     if with_history:
@@ -129,3 +113,28 @@ def plot_study(study, records, folder):
         save_figure(figure, folder / "samples.png")
         figures.append("samples.png")
     return figures
+
+
+def plot_losses(study, records, variants, path):
+    """D and G losses of every seed, one panel per variant."""
+    figure, axes = pyplot().subplots(
+        len(variants), 1, figsize=(10, 2.6 * len(variants)), squeeze=False, sharex=True
+    )
+    for axis, variant in zip(axes[:, 0], variants, strict=True):
+        for record in (r for r in records if r["variant"] == variant and r["losses"]):
+            steps = [row["step"] for row in record["losses"]]
+            for colour, key in (("C0", "d_loss"), ("C1", "g_loss")):
+                if key in record["losses"][0]:
+                    axis.plot(
+                        steps,
+                        [row[key] for row in record["losses"]],
+                        color=colour,
+                        lw=0.7,
+                        alpha=0.8,
+                        label=key if record["seed"] == min(study.seeds) else None,
+                    )
+        axis.set_title(f"{variant}: losses, window means, every seed", fontsize=9)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    axes[-1, 0].set_xlabel("step")
+    save_figure(figure, path)

@@ -1,9 +1,11 @@
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
+from kgan.data import load_arrays
 from kgan.data.road_scenes import road_scenes
 from kgan.recipes import get, validate
 from kgan.recipes.progan import ProgressiveConfig, fit_to_resolution
@@ -106,3 +108,13 @@ def test_grows_on_road_scenes_to_64_px():
     assert batch.shape == (4, 64, 64, 3)
     assert gan.generate(2, seed=0).shape == (2, 64, 64, 3)
     assert recipe.samples(config, gan).shape[-1] == 3
+
+
+def test_train_images_keeps_the_first_images():
+    recipe = get("progan")
+    data = recipe.data(ProgressiveConfig(**TINY, train_images=16))
+    first, _ = load_arrays("mnist", "train")
+    np.testing.assert_array_equal(data.arrays[0], first[:16])
+    assert len(recipe.data(ProgressiveConfig(**TINY)).arrays[0]) == len(first)
+    with pytest.raises(ValueError, match="Received: train_images=0"):
+        validate(ProgressiveConfig(**TINY, train_images=0))
