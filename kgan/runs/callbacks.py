@@ -250,7 +250,7 @@ class BackupAndRestore(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._checkpoint = Checkpoint(self.backup_dir)
         self._epoch, self._batch, self._drawn = 0, 0, 0
-        self._iterator, self._epoch_ended = None, False
+        self._iterator, self._epoch_ended, self._saved_step = None, False, None
         skip_calls = drop = 0
         if self._checkpoint.exists():
             # Loading restores optimizer state only into built optimizers (a
@@ -263,6 +263,7 @@ class BackupAndRestore(keras.callbacks.Callback):
             # in on_train_begin (as keras.callbacks.BackupAndRestore does).
             self.model._initial_epoch = self._epoch = state["epoch"]
             skip_calls, drop = state["batch"], state["drawn"]
+            self._saved_step = state["step"]
         self._wrap_train_function(skip_calls, drop)
 
     def _wrap_train_function(self, skip_calls, drop):
@@ -296,8 +297,11 @@ class BackupAndRestore(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._batch = batch + 1
-        if self.save_every_n_steps and self._step() % self.save_every_n_steps == 0:
-            self._save(self._epoch, self._batch)
+        step = self._step()
+        # Not on a passed-over call of a resumed fit: its step is the backup's.
+        if self.save_every_n_steps and step % self.save_every_n_steps == 0:
+            if step != self._saved_step:
+                self._save(self._epoch, self._batch)
 
     def on_epoch_end(self, epoch, logs=None):
         self._epoch, self._epoch_ended = epoch + 1, True
@@ -314,7 +318,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
     def _save(self, epoch, batch):
-        counters = {"step": self._step(), "epoch": epoch, "batch": batch}
+        self._saved_step = self._step()
+        counters = {"step": self._saved_step, "epoch": epoch, "batch": batch}
         self._checkpoint.save(self.model, {**counters, "drawn": self._drawn})
 
 

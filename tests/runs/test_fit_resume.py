@@ -2,6 +2,7 @@
 BackupAndRestore gives the per-step losses of an uninterrupted run."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import time
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kgan.runs.callbacks import BackupAndRestore
 
@@ -104,3 +106,40 @@ def test_a_backup_of_another_model_names_the_problem(tmp_path):
     with pytest.raises(ValueError, match="Received: 1 states for 0 seed generators"):
         other.fit(x, x[:, :1], epochs=1, verbose=0,
                   callbacks=[BackupAndRestore(tmp_path)])  # fmt: skip
+
+
+class StopAtStep(keras.callbacks.Callback):
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) >= self.step:
+            raise KeyboardInterrupt
+
+
+def test_passed_over_calls_of_a_resumed_fit_keep_the_backup(tmp_path):
+    # Stopped after the backup of step 4 (epoch 0, batch 4), resumed, and
+    # stopped again at its first new step: the passed-over calls (at step 4)
+    # must not overwrite the backup with a data position of 0.
+    x = np.arange(48, dtype="float32").reshape(24, 2)
+    data = tf.data.Dataset.from_tensor_slices((x, x[:, :1])).batch(2).repeat()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(1e-4), "mse")
+
+    def fit(stop):
+        backup = BackupAndRestore(tmp_path, save_every_n_steps=4)
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(data, epochs=2, steps_per_epoch=6, verbose=0,
+                      callbacks=[backup, StopAtStep(stop)])  # fmt: skip
+
+    fit(5)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert (state["step"], state["epoch"], state["batch"], state["drawn"]) == (
+        4,
+        0,
+        4,
+        4,
+    )
+    fit(5)
+    assert json.loads((tmp_path / "state.json").read_text()) == state
