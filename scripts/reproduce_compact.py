@@ -47,6 +47,7 @@ import keras  # noqa: E402
 
 from kgan.cli.train import add_config_options  # noqa: E402
 from kgan.compress.magnitude import magnitude_prune, zero_share  # noqa: E402
+from kgan.compress.retraining import pix2pix_trainer  # noqa: E402
 from kgan.compress.slimming import (  # noqa: E402
     STATE_FILE,
     SlimmingConfig,
@@ -57,7 +58,6 @@ from kgan.export import LiteRTGenerator, compare, model_macs, to_litert  # noqa:
 from kgan.export.bench import measure_latency  # noqa: E402
 from kgan.files import atomic_path  # noqa: E402
 from kgan.images import save_png  # noqa: E402
-from kgan.models.pix2pix import frozen_discriminator_trainer  # noqa: E402
 from kgan.recipes import get  # noqa: E402
 from kgan.recipes.compact import compress_pix2pix, load_pix2pix_run  # noqa: E402
 from kgan.recipes.pix2pix import (  # noqa: E402
@@ -277,7 +277,7 @@ def main(argv=None):
             data = teacher_targets(data, trainer.generator)
         pruned = magnitude_prune(
             trainer.generator,
-            frozen_discriminator_trainer(trainer.discriminator),
+            pix2pix_trainer(trainer.discriminator, trainer.l1_weight),
             data,
             sparsity,
             slim_steps,

@@ -18,8 +18,8 @@ def recalibrate_batch_norm(model, data, batches):
 
     Args:
         model: A functional model.
-        data: Iterable of `(inputs, targets)` batches (only the inputs are
-            used), e.g. the repeating training dataset.
+        data: Iterable of the model's input batches, e.g. the conditions
+            or latent vectors of the training batches.
         batches: Number of batches to average over; `0` does nothing.
 
     Returns:
@@ -39,8 +39,10 @@ def recalibrate_batch_norm(model, data, batches):
     probe = keras.Model(model.inputs, [norm.input for norm in norms])
     means = [0.0] * len(norms)
     variances = [0.0] * len(norms)
-    for count, (inputs, _) in enumerate(data, start=1):
+    for count, inputs in enumerate(data, start=1):
         activations = probe(inputs, training=True)
+        if len(norms) == 1:  # a model of one output returns it bare
+            activations = [activations]
         for k, (norm, x) in enumerate(zip(norms, activations, strict=True)):
             axes = tuple(
                 a for a in range(len(x.shape)) if a != norm.axis % len(x.shape)

@@ -8,6 +8,8 @@ from kgan.compress.graph import (
     layer_calls,
     layer_inputs,
     producer,
+    reshaped_dense,
+    residual_branches,
     topological,
 )
 from kgan.export.costs import layer_macs
@@ -53,13 +55,15 @@ def gate_anchors(model):
     Returns `{anchor layer name: convolution name}`: the anchor is the
     normalization (BatchNorm, instance norm) that alone consumes a hidden
     convolution's output (a gate before it would be cancelled), or else the
-    convolution itself. Convolutions that produce the model's outputs have
-    no gate: their filters are the output channels.
+    convolution itself. A dense layer whose units become feature maps (see
+    `reshaped_dense`) is gated after the `Reshape`, channel by channel.
+    Convolutions that produce the model's outputs have no gate: their
+    filters are the output channels.
     """
     check_functional(model)
     users = consumers(model)
     outputs = _output_convolutions(model)
-    anchors = {}
+    anchors = {reshape: dense for dense, reshape in reshaped_dense(model).items()}
     for layer in model.layers:
         if not isinstance(layer, CONVOLUTIONS) or layer.name in outputs:
             continue
@@ -86,6 +90,7 @@ def channel_groups(model):
         the model computes them.
     """
     convs = list(dict.fromkeys(gate_anchors(model).values()))
+    reshapes = set(reshaped_dense(model).values())
     parent = {name: name for name in convs}
 
     def root(name):
@@ -100,6 +105,8 @@ def channel_groups(model):
         layer, sources = call.layer, [origin.get(id(t)) for t in call.inputs]
         if isinstance(layer, CONVOLUTIONS + (keras.layers.Dense,)):
             origin[id(call.output)] = layer.name if layer.name in parent else None
+        elif layer.name in reshapes:
+            origin[id(call.output)] = sources[0]
         elif isinstance(layer, CHANNEL_SUMS):
             known = [s for s in sources if s is not None]
             for other in known[1:]:
@@ -170,9 +177,11 @@ def _gated_layers(gate):
 
 
 def _convolution_of(anchor):
-    if isinstance(anchor, CONVOLUTIONS):
-        return anchor
-    return producer(layer_inputs(anchor)[0])
+    """The convolution (or dense layer) whose filters a gate at `anchor` scales."""
+    layer = anchor
+    while not isinstance(layer, CONVOLUTIONS + (keras.layers.Dense,)):
+        layer = producer(layer_inputs(layer)[0])
+    return layer
 
 
 def gate_groups(model):
@@ -191,41 +200,73 @@ def gates(model):
     return {conv: gate for gate, convs in gate_groups(model) for conv in convs}
 
 
-def filter_costs(model):
-    """Parameters and multiply-accumulates that one filter of each gated
-    convolution costs in its own layer: `{conv name: (parameters, macs)}`."""
-    costs = {}
-    for conv in gates(model):
-        layer = model.get_layer(conv)
-        filters = layer.filters
-        costs[conv] = (layer.count_params() // filters, layer_macs(layer) // filters)
+def channel_macs(model):
+    """What one channel of each gate costs: `{gate name: MACs}`.
+
+    A gated channel is a filter of every convolution of its group and an
+    input channel of every kernel layer that takes it (through norms,
+    activations, paddings, sums and concatenations); removing it removes
+    its share of all of them, each at its own resolution. So a channel of
+    a full-resolution stem costs far more than one of a quarter-resolution
+    block.
+    """
+    gate_of = {conv: gate.name for conv, gate in gates(model).items()}
+    costs = dict.fromkeys(gate_of.values(), 0)
+    width = {gate.name: gate.scale.shape[0] for gate, _ in gate_groups(model)}
+    reshapes = set(reshaped_dense(model).values())
+    # id(tensor) -> [(gate name or None, channels)], one entry per
+    # concatenated segment of the tensor's channels.
+    segments = {id(t): [(None, int(t.shape[-1]))] for t in model.inputs}
+    for call in topological(model):
+        layer, output = call.layer, call.output
+        incoming = [segments[id(t)] for t in call.inputs]
+        if isinstance(layer, CONVOLUTIONS + (keras.layers.Dense,)):
+            per_input = layer_macs(layer) // int(call.inputs[0].shape[-1])
+            for gate, _ in incoming[0]:
+                if gate is not None:  # each of its channels is one input channel
+                    costs[gate] += per_input
+            gate = gate_of.get(layer.name)
+            if gate is not None:
+                costs[gate] += layer_macs(layer) // width[gate]
+            segments[id(output)] = [(gate, int(output.shape[-1]))]
+        elif layer.name in reshapes:  # a dense layer's units as channels
+            segments[id(output)] = [(incoming[0][0][0], int(output.shape[-1]))]
+        elif isinstance(layer, keras.layers.Concatenate):
+            segments[id(output)] = [s for parts in incoming for s in parts]
+        elif isinstance(layer, CHANNEL_SUMS):
+            same = all(parts == incoming[0] for parts in incoming)
+            segments[id(output)] = (
+                incoming[0] if same else [(None, int(output.shape[-1]))]
+            )
+        elif len(incoming) == 1 and output.shape[-1] == call.inputs[0].shape[-1]:
+            segments[id(output)] = incoming[0]
+        else:
+            segments[id(output)] = [(None, int(output.shape[-1]))]
     return costs
 
 
-def size_weights(model):
-    """Relative L1 weights of each gate by what one of its channels costs.
+def mac_weights(model):
+    """Relative L1 weights of a gated model's gates: each gate's
+    `channel_macs` over their mean over all gated channels, so that the
+    average channel keeps the penalty `l1` means. Returns `{gate name:
+    weight}`."""
+    costs = channel_macs(model)
+    counts = {gate.name: gate.scale.shape[0] for gate, _ in gate_groups(model)}
+    mean = sum(costs[g] * counts[g] for g in costs) / sum(counts.values())
+    return {gate: cost / mean for gate, cost in costs.items()}
 
-    A channel costs the filters it removes from each convolution of its
-    group (see `filter_costs`); the weight is the average of its parameters
-    and MACs, each divided by its mean over all gated channels: pruning
-    then favours the channels that make the network large or slow, not just
-    the first ones to fade. Returns `{gate name: weight}`.
-    """
-    costs = filter_costs(model)
-    groups = gate_groups(model)
-    channel_costs = {
-        gate.name: [sum(costs[c][k] for c in convs) for k in (0, 1)]
-        for gate, convs in groups
+
+def droppable_gates(model):
+    """The gates of a gated model whose channels may all go: those of
+    convolutions inside a residual branch (see `residual_branches`) that
+    no convolution outside it shares. Without them the branch adds
+    nothing, and the block becomes an identity."""
+    inside = {
+        call.layer.name
+        for _, chain in residual_branches(model).values()
+        for call in chain
     }
-    counts = {gate.name: gate.scale.shape[0] for gate, _ in groups}
-    total = sum(counts.values())
-    means = [
-        sum(channel_costs[g][k] * counts[g] for g in counts) / total for k in (0, 1)
-    ]
-    return {
-        name: 0.5 * (cost[0] / means[0] + cost[1] / means[1])
-        for name, cost in channel_costs.items()
-    }
+    return {gate.name for gate, convs in gate_groups(model) if set(convs) <= inside}
 
 
 def set_l1(model, l1):
@@ -238,15 +279,23 @@ def strip_gates(model):
     """Returns a gate-free copy of `model` computing the same function.
 
     Each gate's factors are folded into the layers before it (a
-    normalization's gamma and beta, or a convolution's kernel and bias);
-    `model` is not changed.
+    normalization's gamma and beta, or a convolution's kernel and bias), or,
+    for a gate on a dense layer's reshaped units, into the kernels of the
+    layers after it; `model` is not changed.
     """
     check_functional(model)
     folded = keras.models.clone_model(model)
     copy_weights(model, folded)
+    users = consumers(folded)
     for layer in folded.layers:
-        if isinstance(layer, ScalingGate):
-            layer.fold_into(*_gated_layers(layer))
+        if not isinstance(layer, ScalingGate):
+            continue
+        gated = _gated_layers(layer)
+        if any(isinstance(g, keras.layers.Reshape) for g in gated):
+            # After the activation of a dense layer's units: into the next.
+            layer.fold_into_consumers(*users[layer.name])
+        else:
+            layer.fold_into(*gated)
 
     def call(layer, *args, **kwargs):
         if isinstance(layer, ScalingGate):

@@ -3,14 +3,19 @@
 import keras
 import numpy as np
 
-from kgan.compress.gates import CHANNEL_SUMS, gate_groups
-from kgan.compress.graph import check_functional, topological
+from kgan.compress.gates import CHANNEL_SUMS, droppable_gates, gate_groups
+from kgan.compress.graph import (
+    KERNEL_LAYERS,
+    check_functional,
+    layer_calls,
+    producer,
+    reshaped_dense,
+    residual_branches,
+    topological,
+)
 
-# Layers whose kernel maps input channels to filters.
-_KERNEL_LAYERS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
 
-
-def pruning_plan(model, threshold, min_filters=1):
+def pruning_plan(model, threshold, min_filters=1, channel_multiple=1):
     """Which filters of each gated convolution to keep.
 
     Args:
@@ -18,32 +23,56 @@ def pruning_plan(model, threshold, min_filters=1):
         threshold: Non-negative; filters with `|s| <= threshold` go. `0.0`
             removes exactly the filters whose gate is 0.
         min_filters: Filters kept in every layer at least (the largest
-            `|s|`), so that no layer disappears.
+            `|s|`), so that no layer disappears; a residual block's inner
+            layers may lose all theirs (see `round_plan`).
+        channel_multiple: Kept widths are multiples of this.
 
     Returns:
         `{convolution name: sorted int array of kept filter indices}`; the
         convolutions of a channel group keep the same channels.
     """
-    return round_plan(model, threshold, 1.0, min_filters)[0]
+    return round_plan(model, threshold, 1.0, min_filters, channel_multiple)[0]
 
 
-def round_plan(model, threshold, max_fraction, min_filters=1):
+def _check_count(name, value):
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+
+
+def _widths(width, min_filters, multiple, droppable):
+    """The widths a gate of `width` channels may keep, largest first: its
+    own, then the multiples of `multiple` down to the least allowed, then 0
+    for a residual block's inner layer."""
+    least = max(multiple, -(-min_filters // multiple) * multiple)
+    widths = [width] + [w for w in range(width // multiple * multiple, least - 1,
+                                         -multiple) if w < width]  # fmt: skip
+    if droppable:
+        widths.append(0)
+    return widths
+
+
+def round_plan(model, threshold, max_fraction, min_filters=1, channel_multiple=1):
     """Which channels of a gated generator one round keeps.
 
-    The channels whose `|s|` is at most `threshold` go, the smallest first,
-    but no more than `max_fraction` of all gated channels (a channel group
-    counts once; one at least), and every gate keeps its `min_filters`
-    largest.
+    Each gate gives up its smallest channels a step at a time, from one
+    allowed width to the next (multiples of `channel_multiple`, at least
+    `min_filters`), a step only when every channel it removes has
+    `|s| <= threshold`; a gate inside a residual branch (see
+    `droppable_gates`) goes to 0, which makes its block an identity, once
+    fewer than `channel_multiple` of its channels are above the threshold.
+    The steps of all gates are taken in the order of their largest `|s|`
+    while at most `max_fraction` of all gated channels go (a channel group
+    counts once; one step at least).
 
     Returns:
         `(plan, removed)`: `{convolution name: kept indices}` for
-        `rebuild`, and how many channels go.
+        `rebuild` (empty for a dropped block's layers), and how many
+        channels go.
     """
-    if not isinstance(min_filters, int) or min_filters < 1:
-        raise ValueError(
-            "`min_filters` must be a positive integer. "
-            f"Received: min_filters={min_filters!r}"
-        )
+    _check_count("min_filters", min_filters)
+    _check_count("channel_multiple", channel_multiple)
     if threshold < 0:
         raise ValueError(
             f"`threshold` must be non-negative. Received: threshold={threshold}"
@@ -51,23 +80,40 @@ def round_plan(model, threshold, max_fraction, min_filters=1):
     groups = gate_groups(model)
     if not groups:
         raise ValueError(f"The model has no gates. Received: model={model.name}")
+    droppable = droppable_gates(model)
     scales = [np.abs(keras.ops.convert_to_numpy(g.scale.value)) for g, _ in groups]
-    # The min_filters largest factors of each gate stay whatever they are.
-    protected = [set(np.argsort(-s, kind="stable")[:min_filters]) for s in scales]
-    candidates = sorted(
-        (s[c], k, c)
-        for k, s in enumerate(scales)
-        for c in range(s.size)
-        if s[c] <= threshold and c not in protected[k]
-    )
+    order = [np.argsort(s, kind="stable") for s in scales]  # smallest first
+    steps = []  # (largest |s| it removes, gate index, width after it)
+    for k, ((gate, _), s) in enumerate(zip(groups, scales, strict=True)):
+        widths = _widths(s.size, min_filters, channel_multiple, gate.name in droppable)
+        live = int((s > threshold).sum())
+        for before, after in zip(widths, widths[1:], strict=False):
+            largest = s[order[k][s.size - before : s.size - after]].max()
+            # A block's inner layer goes once fewer than one multiple live.
+            dropping = after == 0 and live < channel_multiple
+            if largest > threshold and not dropping:
+                break
+            steps.append((largest, k, after))
     total = sum(s.size for s in scales)
-    removed = candidates[: max(1, int(max_fraction * total))]
-    gone = {(k, c) for _, k, c in removed}
+    budget = max_fraction * total
+    kept_width = [s.size for s in scales]
+    blocked = set()
+    removed = 0
+    # Ties: a gate's earlier step (the larger width after it) first.
+    for _, k, after in sorted(steps, key=lambda step: (step[0], step[1], -step[2])):
+        if k in blocked:
+            continue
+        size = kept_width[k] - after
+        if removed and removed + size > budget:
+            blocked.add(k)  # its later steps cannot come before this one
+            continue
+        removed += size
+        kept_width[k] = after
     plan = {}
     for k, (_, convs) in enumerate(groups):
-        kept = [c for c in range(scales[k].size) if (k, c) not in gone]
-        plan.update(dict.fromkeys(convs, np.asarray(kept)))
-    return plan, len(removed)
+        kept = np.sort(order[k][scales[k].size - kept_width[k] :])
+        plan.update(dict.fromkeys(convs, kept))
+    return plan, removed
 
 
 def rebuild(model, plan):
@@ -78,7 +124,9 @@ def rebuild(model, plan):
     next convolutions' kernels, normalization statistics, gates, and the
     channels of concatenations (U-Net skips) shifted by their offset. The
     inputs of an `Add` must keep the same channels (a channel group, as
-    `pruning_plan` keeps them).
+    `pruning_plan` keeps them). A residual block (see `residual_branches`)
+    one of whose convolutions keeps no filter becomes an identity: its sum
+    passes its skip input on, and its branch's layers are gone.
 
     Args:
         model: A functional model (gated or not); it is not changed.
@@ -95,44 +143,109 @@ def rebuild(model, plan):
         raise ValueError(
             f"The plan names layers the model lacks. Received: layers={unknown}"
         )
+    branches = residual_branches(model)
+    inner = {call.layer.name for _, chain in branches.values() for call in chain}
+    reshapes = reshaped_dense(model)
     for name, kept in plan.items():
-        filters = model.get_layer(name).get_config().get("filters")
+        filters = _filters(model, name, reshapes)
         kept = np.asarray(kept)
-        if filters is None or kept.size == 0 or kept.min() < 0 or kept.max() >= filters:
+        empty_allowed = kept.size == 0 and name in inner
+        if filters is None or not (
+            empty_allowed or (kept.size and kept.min() >= 0 and kept.max() < filters)
+        ):
             raise ValueError(
                 "A plan keeps a non-empty set of existing filters of a "
-                f"convolution. Received: {name}={kept.tolist()} (filters={filters})"
+                "convolution (an empty one only inside a residual branch). "
+                f"Received: {name}={kept.tolist()} (filters={filters})"
             )
+    skipped, sums = _dropped_blocks(model, branches, plan)
 
     # Slice first: a graph that cannot be rebuilt fails before anything is built.
-    weights = list(_sliced_weights(model, plan))
+    weights = list(_sliced_weights(model, plan, skipped, sums, reshapes))
+    reshaped = {reshape: dense for dense, reshape in reshapes.items()}
 
     def clone(layer):
         config = layer.get_config()
-        if layer.name in plan:
+        if isinstance(layer, keras.layers.Dense) and layer.name in plan:
+            pixels = _channels(layer.output) // _filters(model, layer.name, reshapes)
+            config["units"] = pixels * len(plan[layer.name])
+        elif layer.name in plan:
             config["filters"] = len(plan[layer.name])
+        if reshaped.get(layer.name) in plan:
+            shape = list(config["target_shape"])
+            config["target_shape"] = (*shape[:-1], len(plan[reshaped[layer.name]]))
         if isinstance(layer, keras.layers.GroupNormalization) and config[
             "groups"
         ] == _channels(layer.input):
             config["groups"] = -1  # instance norm, at whatever width is kept
         return layer.__class__.from_config(config)
 
-    smaller = keras.models.clone_model(model, clone_function=clone)
+    tensors = {}
+    inputs = []
+    for tensor in model.inputs:
+        new = keras.Input(
+            shape=tensor.shape[1:], dtype=tensor.dtype, name=producer(tensor).name
+        )
+        tensors[id(tensor)] = new
+        inputs.append(new)
+    layers = {}
+    for call in topological(model):
+        if id(call.output) in skipped:
+            continue
+        if id(call.output) in sums:
+            tensors[id(call.output)] = tensors[id(sums[id(call.output)])]
+            continue
+        if call.layer.name not in layers:
+            layers[call.layer.name] = clone(call.layer)
+        args, kwargs = call.node.arguments.fill_in(tensors)
+        tensors[id(call.output)] = layers[call.layer.name](*args, **kwargs)
+    outputs = [tensors[id(t)] for t in model.outputs]
+    smaller = keras.Model(
+        inputs if len(inputs) > 1 else inputs[0],
+        outputs if len(outputs) > 1 else outputs[0],
+        name=model.name,
+    )
     for layer, sliced in weights:
         smaller.get_layer(layer.name).set_weights(sliced)
     return smaller
+
+
+def _dropped_blocks(model, branches, plan):
+    """The residual blocks `plan` drops: the ids of their branch calls'
+    outputs, and `{id(sum output): skip tensor}`."""
+    skipped, sums = set(), {}
+    for add_name, (skip_index, chain) in branches.items():
+        if any(len(plan.get(call.layer.name, [0])) == 0 for call in chain):
+            add = layer_calls(model.get_layer(add_name))[0]
+            sums[id(add.output)] = add.inputs[skip_index]
+            skipped.update(id(call.output) for call in chain)
+    return skipped, sums
 
 
 def _channels(tensor):
     return int(tensor.shape[-1])
 
 
-def _sliced_weights(model, plan):
+def _filters(model, name, reshapes):
+    """The filters of a convolution, or the channels a dense layer's units
+    make after their `Reshape` (see `reshaped_dense`); `None` for others."""
+    if name in reshapes:
+        return _channels(model.get_layer(reshapes[name]).output)
+    return model.get_layer(name).get_config().get("filters")
+
+
+def _sliced_weights(model, plan, skipped, sums, reshapes):
     """Yields `(layer, weights)` for every layer with weights, sliced to the
-    kept channels; tracks which old channels each tensor keeps."""
+    kept channels; tracks which old channels each tensor keeps. The calls
+    in `skipped` are left out; a sum in `sums` passes its skip input on."""
     kept = {id(t): np.arange(_channels(t)) for t in model.inputs}
     sliced_layers = set()
-    for layer, inputs, output in topological(model):
+    for layer, inputs, output, _ in topological(model):
+        if id(output) in skipped:
+            continue
+        if id(output) in sums:
+            kept[id(output)] = kept[id(sums[id(output)])]
+            continue
         incoming = [kept[id(t)] for t in inputs]
         name = type(layer).__name__
         if isinstance(layer, keras.layers.Concatenate):
@@ -166,10 +279,19 @@ def _sliced_weights(model, plan):
             kept[id(output)] = np.arange(_channels(output))
             continue
         source = incoming[0]
-        if isinstance(layer, _KERNEL_LAYERS):
+        if isinstance(layer, KERNEL_LAYERS):
             out = plan.get(layer.name, np.arange(_channels(output)))
+            if layer.name in reshapes and layer.name in plan:
+                # Channel c of the maps is every unit j with j % channels == c.
+                channels = _filters(model, layer.name, reshapes)
+                pixels = np.arange(_channels(output) // channels)[:, None]
+                out = (pixels * channels + np.asarray(out)[None, :]).ravel()
             yield layer, _slice_kernel_layer(layer, source, out)
             kept[id(output)] = out
+            continue
+        if isinstance(layer, keras.layers.Reshape) and layer.name in reshapes.values():
+            channels = _channels(output)
+            kept[id(output)] = np.unique(source % channels)
             continue
         full = len(source) == _channels(inputs[0])
         if _channels(output) != _channels(inputs[0]):

@@ -7,16 +7,19 @@ from typing import Literal
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kgan.compress.batch_norm import recalibrate_batch_norm
 from kgan.compress.gates import (
     add_gates,
     gate_groups,
+    mac_weights,
     set_l1,
-    size_weights,
     strip_gates,
 )
+from kgan.compress.graph import check_slimmable
 from kgan.compress.prune import rebuild, round_plan
+from kgan.compress.retraining import check_batches, trainer_for
 from kgan.files import atomic_path
 from kgan.layers.scaling_gate import ScalingGate
 
@@ -61,11 +64,16 @@ class SlimmingConfig:
             not the textures and colours, so L1 to real images pulls
             towards their blurry average; the teacher's output is a
             deterministic target the student can match.
-        cost_weighting: `"uniform"`: every gate gets `l1`, as in the paper
-            and network slimming. `"size"`: each gate gets `l1` times the
-            relative cost of its channels (mean of parameters and MACs, see
-            `size_weights`), so that pruning lowers latency and not only
-            parameters.
+        cost_weighting: `"macs"`: each gate gets `l1` times the relative
+            cost of one of its channels, the MACs it adds in the
+            convolutions that make it and in those that take it, at their
+            resolutions (see `mac_weights`; their channel mean is 1), so that
+            pruning lowers latency and not only parameters. `"none"`: every
+            gate gets `l1`, as in the paper and network slimming.
+        channel_multiple: Kept widths are multiples of this (the channels
+            with the largest gates stay), the widths CPU kernels run
+            fastest; a residual block whose inner width would fall below
+            one multiple becomes an identity. `1` keeps any width.
         sparsity_steps: Steps of the gate phase per round.
         gate_learning_rate: Adam learning rate of the gate factors, in
             every phase; high enough that the factors of unneeded channels
@@ -102,10 +110,13 @@ class SlimmingConfig:
         "pix2pix's L1 towards the real images, or towards the original "
         "generator's outputs (distillation, kgan's); the paper has no L1",
     )
-    cost_weighting: Literal["uniform", "size"] = _setting(
-        "uniform",
-        "L1 alike on every gate (the paper), or weighted by what each gate's "
-        "channels cost in parameters and MACs",
+    cost_weighting: Literal["macs", "none"] = _setting(
+        "macs",
+        "weight each gate's L1 by the MACs one of its channels costs, or "
+        "none: L1 alike on every gate (the paper)",
+    )
+    channel_multiple: int = _setting(
+        8, "kept widths are multiples of this (1: any width)"
     )
     sparsity_steps: int = _setting(200, "steps of the gate phase per round")
     gate_learning_rate: float = _setting(1e-2, "Adam learning rate of the gates")
@@ -126,7 +137,7 @@ class SlimmingConfig:
             ("gate_learning_rate", self.gate_learning_rate > 0.0, "positive"),
             ("learning_rate", self.learning_rate > 0.0, "positive"),
         ]
-        for name in ("min_filters", "max_rounds"):
+        for name in ("min_filters", "max_rounds", "channel_multiple"):
             value = getattr(self, name)
             checks.append(
                 (name, isinstance(value, int) and value >= 1, "a positive integer")
@@ -138,7 +149,7 @@ class SlimmingConfig:
             )
         for name, choices in (
             ("gate_phase", ("joint", "gates_only")),
-            ("cost_weighting", ("uniform", "size")),
+            ("cost_weighting", ("macs", "none")),
             ("targets", ("real", "teacher")),
         ):
             expected = " or ".join(repr(c) for c in choices)
@@ -166,7 +177,7 @@ def check_trainer(train_generator):
     if isinstance(train_generator, keras.Model) or not callable(train_generator):
         raise TypeError(
             "Pass the generator's retraining as a callable, e.g. "
-            "`kgan.models.pix2pix.frozen_discriminator_trainer(discriminator)`. "
+            "`kgan.compress.retraining.pix2pix_trainer(discriminator)`. "
             f"Received: train_generator={type(train_generator).__name__}"
         )
 
@@ -177,8 +188,8 @@ def _adam(learning_rate):
 
 def _weigh_gates(gated, config):
     set_l1(gated, config.l1)
-    if config.cost_weighting == "size":
-        weights = size_weights(gated)
+    if config.cost_weighting == "macs":
+        weights = mac_weights(gated)
         for gate, _ in gate_groups(gated):
             gate.l1 = config.l1 * weights[gate.name]
 
@@ -223,7 +234,11 @@ def slimming_round(gated, train_generator, data, config, max_fraction, verbose=0
     _weigh_gates(gated, config)
     sparsity = _gate_phase(gated, train_generator, data, config, verbose)
     plan, removed = round_plan(
-        gated, config.threshold, max_fraction, config.min_filters
+        gated,
+        config.threshold,
+        max_fraction,
+        config.min_filters,
+        config.channel_multiple,
     )
     smaller = rebuild(gated, plan)
     _weigh_gates(smaller, config)
@@ -237,7 +252,9 @@ def slimming_round(gated, train_generator, data, config, max_fraction, verbose=0
         verbose=verbose,
         gate_optimizer=_adam(config.gate_learning_rate) if config.retrain_l1 else None,
     )
-    recalibrate_batch_norm(smaller, data, config.recalibration_batches)
+    recalibrate_batch_norm(
+        smaller, train_generator.generator_inputs(data), config.recalibration_batches
+    )
     scales = np.concatenate(
         [
             np.abs(keras.ops.convert_to_numpy(g.scale.value))
@@ -307,9 +324,17 @@ class _Progress:
             partial.write_text(json.dumps(state, indent=2, default=float) + "\n")
 
 
+def _repeating(data):
+    """`data`, repeated if it is finite: a round takes as many batches as
+    its settings say."""
+    if isinstance(data, tf.data.Dataset) and data.cardinality() >= 0:
+        return data.repeat()
+    return data
+
+
 def slim(
     generator,
-    train_generator,
+    discriminator,
     data,
     config=None,
     out_dir=None,
@@ -318,19 +343,23 @@ def slim(
     after_round=None,
     change_settings=False,
     require_target=True,
+    l1_weight=100.0,
 ):
     """Slims `generator` round by round until the parameter target.
 
+    Works on any functional generator that `check_slimmable` accepts, with
+    the trainings `trainer_for` picks from the networks' shapes: a
+    generator of latent vectors trains as a GAN, one of images from
+    condition maps as pix2pix.
+
     Args:
         generator: The trained functional generator (not changed).
-        train_generator: The trainings, e.g.
-            `kgan.models.pix2pix.frozen_discriminator_trainer(discriminator)`:
-            a callable `(generator, data, steps, optimizer, callbacks=(),
-            verbose=0, gate_optimizer=None) -> last losses` that retrains
-            against the frozen discriminator, with a `train_jointly` method
-            for `gate_phase="joint"` and a `discriminator` attribute, saved
-            after every round so that a slimming can be resumed.
-        data: A repeating `tf.data.Dataset` of `(conditions, images)`.
+        discriminator: Its trained discriminator (not changed: a copy
+            learns in the gate phases and judges the retraining; it is
+            saved after every round so that a slimming can be resumed).
+        data: A `tf.data.Dataset` of training batches: images for a
+            generator of latent vectors, `(conditions, images)` pairs for a
+            conditional one; repeated if finite.
         config: A `SlimmingConfig`; defaults to its defaults.
         out_dir: If given, each round's gate-free generator is saved there
             as `round_<k>.keras`, and with it what resuming needs (the gated
@@ -351,6 +380,7 @@ def slim(
             `settings` in which it differs from the first stage.
         require_target: Raise `RuntimeError` when `max_rounds` end above
             `target_ratio`; if `False`, return the records so far.
+        l1_weight: pix2pix's L1 weight, for a conditional generator.
 
     Returns:
         A list of records, one per round: `round`, `parameters`, `ratio`
@@ -358,19 +388,22 @@ def slim(
         last losses, `path` and what `on_round` returned. The generators are
         `records[k]["generator"]` (gate-free).
     """
-    check_trainer(train_generator)
     config = (config or SlimmingConfig()).validate()
-    if config.gate_phase == "joint" and not hasattr(train_generator, "train_jointly"):
-        raise TypeError(
-            "gate_phase='joint' trains the discriminator too: pass a trainer "
-            "with `train_jointly`, such as `frozen_discriminator_trainer`. "
-            f"Received: train_generator={type(train_generator).__name__}"
-        )
-    original = generator.count_params()
+    check_slimmable(generator)
+    train_generator = trainer_for(generator, discriminator, l1_weight)
+    data = _repeating(data)
+    check_batches(data, generator, train_generator.conditional)
     if config.targets == "teacher":
+        if not train_generator.conditional:
+            raise ValueError(
+                "targets='teacher' replaces pix2pix's L1 targets; a generator of "
+                "latent vectors has none. Received: targets='teacher', "
+                f"generator input shape={generator.input_shape}"
+            )
         data = teacher_targets(data, generator)
+    original = generator.count_params()
     progress = _Progress(out_dir)
-    discriminator = getattr(train_generator, "discriminator", None)
+    discriminator = train_generator.discriminator
     records, stages = progress.load(config, change_settings)
     first_settings = stages[0]["config"]
     settings = {

@@ -118,6 +118,35 @@ class ScalingGate(keras.layers.Layer):
             _fold(layer, factors)
         self.scale.assign(np.ones_like(factors))
 
+    def fold_into_consumers(self, *layers):
+        """Folds the factors into the layers that take the gate's output
+        and resets them to 1: each kernel's input-channel axis is multiplied
+        by `s`, so the layer computes on the ungated input what it computed
+        on the gated one, whatever came before the gate (an activation).
+
+        Args:
+            *layers: Every layer that takes the gate's output, each a
+                `Conv2D`, `Conv2DTranspose` or `Dense`.
+        """
+        if not layers:
+            raise ValueError("Pass at least one layer to fold into. Received: ()")
+        factors = ops.convert_to_numpy(self.scale.value)
+        for layer in layers:
+            kernel = getattr(layer, "kernel", None)
+            if kernel is None:
+                raise ValueError(
+                    "A gate folds forward only into layers with a kernel. "
+                    f"Received: layer={layer.name} ({type(layer).__name__})"
+                )
+            # Input channels: (h, w, in, out), (h, w, out, in) when
+            # transposed, (in, out) for a dense layer.
+            axis = -1 if isinstance(layer, keras.layers.Conv2DTranspose) else -2
+            _check_filters(kernel.shape[axis], factors)
+            shape = [1] * len(kernel.shape)
+            shape[axis] = len(factors)
+            kernel.assign(ops.convert_to_numpy(kernel.value) * factors.reshape(shape))
+        self.scale.assign(np.ones_like(factors))
+
     def compute_output_shape(self, input_shape):
         return input_shape
 

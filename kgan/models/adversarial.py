@@ -5,6 +5,7 @@ import keras
 import tensorflow as tf
 
 from kgan.latents import normal_latents
+from kgan.layers.scaling_gate import ScalingGate
 
 
 class AdversarialModel(keras.Model):
@@ -57,6 +58,8 @@ class AdversarialModel(keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
         self.trackers = {}
+        self.discriminator_frozen = False
+        self.gate_optimizer = None
         if generator is not None:
             self.generator = generator
         if discriminator is not None:
@@ -118,6 +121,71 @@ class AdversarialModel(keras.Model):
             self.g_optimizer.build(self.generator_variables())
         if not self.d_optimizer.built:
             self.d_optimizer.build(self.discriminator_variables())
+
+    # ------------------------------------------------- compact GAN retraining
+    def freeze_discriminator(self, frozen=True):
+        """Stops (or resumes) training the discriminator; the generator
+        alone learns, against the discriminator as it stands (the Compact
+        GAN's retraining).
+
+        A frozen discriminator keeps every weight, BatchNorm statistics
+        included, yet judges as it did in training: its BatchNorm layers
+        still normalise with the statistics of each batch, and the moving
+        statistics that this updates are put back after every step
+        (`discriminator_statistics`). (Setting `trainable = False` instead
+        would switch its BatchNorm to the moving statistics: a different
+        function, which the generator quickly learns to fool.) A trainer's
+        `train_step` honours `discriminator_frozen`.
+        """
+        self.discriminator_frozen = bool(frozen)
+        self.train_function = None  # trace again: the step changes
+
+    def use_gate_optimizer(self, optimizer):
+        """Updates the factors of the generator's `ScalingGate`s with
+        `optimizer` and its other weights with the generator optimizer, so
+        that the gates can learn at their own rate while slimming. `None`
+        goes back to one optimizer. Not saved with the model."""
+        self.gate_optimizer = optimizer
+        self.train_function = None
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.gate_variables())
+
+    def gate_variables(self):
+        """The trainable factors of the generator's scaling gates."""
+        return [
+            layer.scale
+            for layer in self.generator.layers
+            if isinstance(layer, ScalingGate) and layer.trainable
+        ]
+
+    def apply_generator_gradients(self, gradients, variables):
+        """Applies the generator's gradients: the gates' with the gate
+        optimizer, if one is in use, the rest with the generator optimizer."""
+        if self.gate_optimizer is None:
+            self.g_optimizer.apply(gradients, variables)
+            return
+        gate_ids = {id(variable) for variable in self.gate_variables()}
+        pairs = list(zip(gradients, variables, strict=True))
+        for optimizer, is_gate in (
+            (self.gate_optimizer, True),
+            (self.g_optimizer, False),
+        ):
+            chosen = [(g, v) for g, v in pairs if (id(v) in gate_ids) == is_gate]
+            if chosen:
+                optimizer.apply(*zip(*chosen, strict=True))
+
+    def discriminator_statistics(self):
+        """A copy of the discriminator's non-trainable variables (BatchNorm
+        moving statistics), for `restore_discriminator_statistics`."""
+        return [
+            tf.identity(v.value) for v in self.discriminator.non_trainable_variables
+        ]
+
+    def restore_discriminator_statistics(self, saved):
+        for variable, value in zip(
+            self.discriminator.non_trainable_variables, saved, strict=True
+        ):
+            variable.assign(value)
 
     # -------------------------------------------------------------- trackers
     def track_losses(self, *names):

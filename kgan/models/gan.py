@@ -130,6 +130,8 @@ class GAN(AdversarialModel):
         def average(per_example):
             return tf.reduce_sum(per_example) / tf.cast(global_batch, tf.float32)
 
+        if self.discriminator_frozen:
+            return self._generator_step(latents, local_batch, average, replicas)
         if self.update == "simultaneous":
             z = self._latents(latents, 0, local_batch)
             with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
@@ -140,7 +142,7 @@ class GAN(AdversarialModel):
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
             g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
             self.d_optimizer.apply(d_grads, self.discriminator.trainable_variables)
-            self.g_optimizer.apply(g_grads, self.generator.trainable_variables)
+            self.apply_generator_gradients(g_grads, self.generator.trainable_variables)
         else:
             for step in range(self.d_steps):
                 z = self._latents(latents, step, local_batch)
@@ -158,7 +160,7 @@ class GAN(AdversarialModel):
                 )
                 g_loss = self._g_loss(fake_logits, average, replicas)
             grads = tape.gradient(g_loss, self.generator.trainable_variables)
-            self.g_optimizer.apply(grads, self.generator.trainable_variables)
+            self.apply_generator_gradients(grads, self.generator.trainable_variables)
         if self.ema is not None:
             self.update_ema()
 
@@ -168,6 +170,24 @@ class GAN(AdversarialModel):
         losses = {"d_loss": d_loss * scale, "g_loss": g_loss * scale}
         losses.update({k: average(v) * scale for k, v in penalties.items()})
         return self.record_losses(**losses)
+
+    def _generator_step(self, latents, local_batch, average, replicas):
+        """A step of the generator alone, against the frozen discriminator
+        (see `freeze_discriminator`); logs `g_loss` only."""
+        saved = self.discriminator_statistics()
+        z = self._latents(latents, self.latent_batches - 1, local_batch)
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(
+                self.generator(z, training=True), training=True
+            )
+            g_loss = self._g_loss(fake_logits, average, replicas)
+        variables = self.generator.trainable_variables
+        self.apply_generator_gradients(tape.gradient(g_loss, variables), variables)
+        self.restore_discriminator_statistics(saved)
+        if self.ema is not None:
+            self.update_ema()
+        logs = self.record_losses(g_loss=g_loss * tf.cast(replicas, tf.float32))
+        return {"g_loss": logs["g_loss"]}
 
     def _d_loss(self, real, fake, average):
         """The discriminator's loss on `real` and `fake` with its penalties,

@@ -4,7 +4,6 @@ import keras
 import tensorflow as tf
 
 from kgan import losses as gan_losses
-from kgan.layers.scaling_gate import ScalingGate
 from kgan.models.adversarial import AdversarialModel
 
 
@@ -18,7 +17,7 @@ class Pix2Pix(AdversarialModel):
     minimises half the binary cross-entropy of real and generated pairs, as
     in pix2pix. `freeze_discriminator()` stops the discriminator's updates
     (and its BatchNorm statistics), for the Compact GAN's generator-only
-    retraining.
+    retraining (see `AdversarialModel.freeze_discriminator`).
 
     Args:
         generator: A Keras model from conditions to images in [-1, 1].
@@ -41,55 +40,8 @@ class Pix2Pix(AdversarialModel):
             )
         super().__init__(generator, discriminator, **kwargs)
         self.l1_weight = float(l1_weight)
-        self.discriminator_frozen = False
-        self.gate_optimizer = None
         self.track_losses("d_loss", "g_loss", "g_adversarial", "g_l1")
         self.built = True  # both networks are built models
-
-    def freeze_discriminator(self, frozen=True):
-        """Stops (or resumes) training the discriminator.
-
-        A frozen discriminator keeps every weight, BatchNorm statistics
-        included, yet judges as it did in training: its BatchNorm layers
-        still normalise with the statistics of each batch, and the moving
-        statistics that this updates are put back after every step.
-        (Setting `trainable = False` instead would switch its BatchNorm to
-        the moving statistics: a different function, which the generator
-        quickly learns to fool.)
-        """
-        self.discriminator_frozen = bool(frozen)
-        self.train_function = None  # trace again: the step changes
-
-    def use_gate_optimizer(self, optimizer):
-        """Updates the factors of the generator's `ScalingGate`s with
-        `optimizer` and its other weights with the generator optimizer, so
-        that the gates can learn at their own rate while slimming. `None`
-        goes back to one optimizer. Not saved with the model."""
-        self.gate_optimizer = optimizer
-        self.train_function = None
-        if optimizer is not None and not optimizer.built:
-            optimizer.build(self._gate_variables())
-
-    def _gate_variables(self):
-        return [
-            layer.scale
-            for layer in self.generator.layers
-            if isinstance(layer, ScalingGate) and layer.trainable
-        ]
-
-    def _apply_generator_gradients(self, gradients, variables):
-        if self.gate_optimizer is None:
-            self.g_optimizer.apply(gradients, variables)
-            return
-        gate_ids = {id(variable) for variable in self._gate_variables()}
-        pairs = list(zip(gradients, variables, strict=True))
-        for optimizer, is_gate in (
-            (self.gate_optimizer, True),
-            (self.g_optimizer, False),
-        ):
-            chosen = [(g, v) for g, v in pairs if (id(v) in gate_ids) == is_gate]
-            if chosen:
-                optimizer.apply(*zip(*chosen, strict=True))
 
     def train_step(self, data):
         conditions, real, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -100,8 +52,7 @@ class Pix2Pix(AdversarialModel):
             )
         train_discriminator = not self.discriminator_frozen
         if not train_discriminator:
-            statistics = self.discriminator.non_trainable_variables
-            saved = [tf.identity(v.value) for v in statistics]
+            saved = self.discriminator_statistics()
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(conditions, training=True)
             fake_logits = self.discriminator([conditions, fake], training=True)
@@ -121,7 +72,7 @@ class Pix2Pix(AdversarialModel):
                     self.discriminator
                 )
         g_vars = self.generator.trainable_variables
-        self._apply_generator_gradients(g_tape.gradient(g_loss, g_vars), g_vars)
+        self.apply_generator_gradients(g_tape.gradient(g_loss, g_vars), g_vars)
         if self.ema is not None:
             self.update_ema()
         losses = {"g_loss": g_loss, "g_adversarial": adversarial, "g_l1": l1}
@@ -130,8 +81,7 @@ class Pix2Pix(AdversarialModel):
             self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
             losses["d_loss"] = d_loss
         else:
-            for variable, value in zip(statistics, saved, strict=True):
-                variable.assign(value)
+            self.restore_discriminator_statistics(saved)
         logs = self.record_losses(**losses)
         if not train_discriminator:  # its tracker holds no step of this fit
             del logs["d_loss"]
@@ -141,83 +91,3 @@ class Pix2Pix(AdversarialModel):
         config = super().get_config()
         config["l1_weight"] = self.l1_weight
         return config
-
-
-class GeneratorTrainer:
-    """The Compact GAN's trainings of generators against one discriminator.
-
-    Calling it retrains a generator against the discriminator frozen (see
-    `Pix2Pix.freeze_discriminator`); `train_jointly` trains both, as GAN
-    training does (the paper's Eq. (2) phase). The trainer works on its own
-    copy of the discriminator, so the one passed in is never changed; the
-    joint phase updates the copy, and the retraining that follows judges
-    with it.
-
-    Args:
-        discriminator: A trained pix2pix discriminator.
-        l1_weight: Weight of pix2pix's L1 loss (as in the trained run).
-    """
-
-    def __init__(self, discriminator, l1_weight=100.0):
-        self.discriminator = keras.models.clone_model(discriminator)
-        self.discriminator.set_weights(discriminator.get_weights())
-        self.l1_weight = l1_weight
-
-    def _fit(self, trainer, data, steps, callbacks, verbose):
-        history = trainer.fit(
-            data,
-            steps_per_epoch=steps,
-            epochs=1,
-            callbacks=list(callbacks),
-            verbose=verbose,
-        )
-        return {name: float(values[-1]) for name, values in history.history.items()}
-
-    def _trainer(self, generator, g_optimizer, d_optimizer=None, gate_optimizer=None):
-        trainer = Pix2Pix(generator, self.discriminator, l1_weight=self.l1_weight)
-        trainer.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer)
-        trainer.use_gate_optimizer(gate_optimizer)
-        return trainer
-
-    def __call__(
-        self,
-        generator,
-        data,
-        steps,
-        optimizer,
-        callbacks=(),
-        verbose=0,
-        gate_optimizer=None,
-    ):
-        """Trains `generator` for `steps` on `(conditions, images)` batches
-        against the frozen discriminator; returns the last losses.
-        `gate_optimizer` updates its gates, if it has any (see
-        `Pix2Pix.use_gate_optimizer`)."""
-        if steps == 0:
-            return {}
-        trainer = self._trainer(generator, optimizer, gate_optimizer=gate_optimizer)
-        trainer.freeze_discriminator()
-        return self._fit(trainer, data, steps, callbacks, verbose)
-
-    def train_jointly(
-        self, generator, data, steps, optimizer, d_optimizer, gate_optimizer=None,
-        verbose=0,
-    ):  # fmt: skip
-        """Trains `generator` and the discriminator copy together for `steps`,
-        as in GAN training; returns the last losses."""
-        if steps == 0:
-            return {}
-        trainer = self._trainer(generator, optimizer, d_optimizer, gate_optimizer)
-        return self._fit(trainer, data, steps, (), verbose)
-
-
-def frozen_discriminator_trainer(discriminator, l1_weight=100.0):
-    """The Compact GAN's retraining: a `GeneratorTrainer` on `discriminator`.
-
-    It is what `kgan.compress.slim` and `magnitude_prune` take: a callable
-    `train_generator(generator, data, steps, optimizer, callbacks=(),
-    verbose=0)` that trains `generator` against the frozen discriminator
-    and returns the last losses, with `train_jointly` for the joint gate
-    phase.
-    """
-    return GeneratorTrainer(discriminator, l1_weight)

@@ -9,7 +9,7 @@ import keras
 from kgan.compress.slimming import SlimmingConfig, slim
 from kgan.files import atomic_path
 from kgan.images import save_png
-from kgan.models.pix2pix import Pix2Pix, frozen_discriminator_trainer
+from kgan.models.pix2pix import Pix2Pix
 from kgan.recipes.pix2pix import (
     SAMPLE_SCENES,
     Pix2PixConfig,
@@ -94,7 +94,7 @@ def compress_pix2pix(
 
     records = [first] + slim(
         trainer.generator,
-        frozen_discriminator_trainer(trainer.discriminator, trainer.l1_weight),
+        trainer.discriminator,
         training_batches(data_config),
         config or SlimmingConfig(),
         out,
@@ -103,6 +103,7 @@ def compress_pix2pix(
         after_round=write_tables,
         change_settings=change_settings,
         require_target=require_target,
+        l1_weight=trainer.l1_weight,
     )
     tiles = comparison_tiles(
         evaluator.labels[:SAMPLE_SCENES],

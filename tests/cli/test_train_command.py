@@ -22,14 +22,15 @@ QUICK = {
     "pix2pix": ["--resolution", "16", "--scenes", "32", "--test-scenes", "8",
                 "--batch-size", "4", "--filters", "4", "--max-filters", "8",
                 "--steps", "32"],
-    "progan": ["--resolution", "16", "--kimg", "0.256", "--lod-training-kimg", "0.032",
-               "--lod-transition-kimg", "0.032", "--batch-sizes", "4:8,8:8,16:8",
+    "progan": ["--resolution", "16", "--kimg", "0.128", "--lod-training-kimg", "0.016",
+               "--lod-transition-kimg", "0.016", "--batch-sizes", "4:8,8:8,16:8",
                "--fmap-base", "32", "--fmap-max", "8", "--eval-n", "16"],
 }  # fmt: skip
 EVERY = ["--sample-every", "4", "--checkpoint-every", "4", "--no-xla"]
-# The step to kill at: progan's in its fourth phase, so that the resumed run
-# compiles only the last two.
-KILL_AT = {"dcgan": 8, "pix2pix": 8, "progan": 14}
+# The step to kill at: progan's in its last phase (4 px, fading in 8 px,
+# 8 px, fading in 16 px: 2 steps of 8 images each; then 16 px), so that
+# the resumed run restores a grown network.
+KILL_AT = {"dcgan": 8, "pix2pix": 8, "progan": 10}
 
 
 def read_rows(path):

@@ -12,9 +12,9 @@ from kgan.compress.magnitude import (
     prunable_kernels,
     zero_share,
 )
+from kgan.compress.retraining import pix2pix_trainer
 from kgan.data.road_scenes import one_hot, road_scenes
 from kgan.export import compare, to_litert
-from kgan.models.pix2pix import frozen_discriminator_trainer
 from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
 
 SIZE = 16
@@ -90,7 +90,7 @@ def test_magnitude_prune_fine_tunes_a_sparse_copy(tmp_path):
         .batch(8)
         .repeat()
     )
-    train = frozen_discriminator_trainer(discriminator)
+    train = pix2pix_trainer(discriminator)
     pruned = magnitude_prune(generator, train, data, 0.8, steps=6)
     assert pruned.count_params() == generator.count_params()
     assert abs(zero_share(pruned) - 0.8) < 0.01

@@ -10,6 +10,7 @@ from kgan.compress import (
     rebuild,
     strip_gates,
 )
+from kgan.compress.gates import gate_groups
 from kgan.layers.scaling_gate import ScalingGate
 from kgan.models.pix2pix_networks import unet_generator
 from tests.compress.norms import randomise_norms
@@ -121,24 +122,30 @@ def test_rebuild_rejects_bad_plans_and_graphs():
         rebuild(model, {"c": np.array([0, 1])})
 
 
-def test_filter_costs_add_up_to_the_layers_and_the_exported_macs(tmp_path):
-    from kgan.compress.gates import filter_costs, size_weights
-    from kgan.export import model_macs, to_litert
+def test_channel_macs_are_what_removing_one_channel_saves(tmp_path):
+    from kgan.compress.gates import channel_macs, mac_weights
+    from kgan.export import layer_costs, model_macs, to_litert
 
-    generator = _randomised_unet()
-    gated = add_gates(generator)
-    costs = filter_costs(gated)
-    total_macs = 0
-    for conv, (weights, macs) in costs.items():
-        layer = gated.get_layer(conv)
-        assert weights * layer.filters == layer.count_params()
-        total_macs += macs * layer.filters
-    # The output conv (no gate): 8x8 pixels of 4 + 4 channels, 4x4 kernel, 3 filters.
-    assert gated.get_layer("output_conv").input.shape[1:] == (8, 8, 8)
-    total_macs += 8 * 8 * 4 * 4 * 8 * 3
-    assert model_macs(to_litert(generator, tmp_path / "g.tflite")) == total_macs
-    # Weights are relative: their filter-weighted mean is 1.
-    weights = size_weights(gated)
-    filters = {name: gated.get_layer(name).scale.shape[0] for name in weights}
-    mean = sum(weights[c] * filters[c] for c in weights) / sum(filters.values())
+    gated = add_gates(_randomised_unet())
+
+    def total_macs(model):
+        return sum(row["macs"] for row in layer_costs(model))
+
+    # The MACs counted are those of the exported file.
+    stripped = strip_gates(gated)
+    assert total_macs(stripped) == model_macs(
+        to_litert(stripped, tmp_path / "g.tflite")
+    )
+    costs = channel_macs(gated)
+    for gate, convs in gate_groups(gated):
+        # One channel fewer: a filter of its convolutions and an input
+        # channel of each layer that takes it, U-Net skips included.
+        plan = {c: np.arange(1, gated.get_layer(c).filters) for c in convs}
+        saved = total_macs(gated) - total_macs(rebuild(gated, plan))
+        assert costs[gate.name] == saved, gate.name
+    # Weights are relative: their channel-weighted mean is 1.
+    weights = mac_weights(gated)
+    channels = {g.name: g.scale.shape[0] for g, _ in gate_groups(gated)}
+    mean = sum(weights[g] * channels[g] for g in weights) / sum(channels.values())
     assert np.isclose(mean, 1.0)
+    assert max(weights.values()) / min(weights.values()) > 2  # not uniform

@@ -98,3 +98,60 @@ def test_rebuild_refuses_a_trunk_pruned_unevenly():
     plan = {"down2_conv": np.arange(8), "block1_2_conv": np.arange(1, 9)}
     with pytest.raises(ValueError, match="one channel group"):
         rebuild(gated, plan)
+
+
+def _random_gates(gated, rng, zero_share=0.4):
+    for gate, _ in gate_groups(gated):
+        scale = rng.uniform(0.3, 1.5, gate.scale.shape[0])
+        scale[rng.uniform(size=scale.shape) < zero_share] = 0.0
+        gate.scale.assign(scale)
+
+
+def test_kept_widths_are_multiples_holding_the_largest_gates():
+    generator = resnet_generator(
+        16, condition_channels=3, filters=16, blocks=2, norm="instance"
+    )
+    gated = add_gates(randomise_norms(generator))
+    _random_gates(gated, np.random.default_rng(3), zero_share=0.6)
+    block = gates(gated)["block1_1_conv"]
+    block.scale.assign(np.r_[np.zeros(60), np.full(4, 0.5)])  # 4 of 64 live
+    plan = pruning_plan(gated, threshold=0.0, channel_multiple=8)
+    for gate, convs in gate_groups(gated):
+        scale = np.abs(gate.scale.numpy())
+        kept = plan[convs[0]]
+        zeros = (scale == 0).sum()
+        if gate.name == "block1_1_conv_gate":
+            # Fewer than one multiple would stay: the block goes.
+            assert kept.size == 0
+            continue
+        # As many whole multiples of zeros as there are go, at least 8 stay.
+        assert kept.size == max(8, scale.size - zeros // 8 * 8), gate.name
+        others = np.delete(scale, kept)
+        assert others.size == 0 or others.max() <= scale[kept].min()
+    smaller = rebuild(gated, plan)
+    for layer in smaller.layers:
+        if isinstance(layer, keras.layers.Conv2D) and layer.name != "output_conv":
+            assert layer.filters % 8 == 0, layer.name
+    assert "block1_1_conv" not in [layer.name for layer in smaller.layers]
+
+
+def test_a_dropped_block_leaves_its_skip_path():
+    generator = _randomised_resnet()
+    gated = add_gates(generator)
+    x = _inputs()
+    # Reference: the block's branch made exactly zero by its last norm.
+    reference = keras.models.clone_model(gated)
+    reference.set_weights(gated.get_weights())
+    norm = reference.get_layer("block2_2_norm")
+    weights = norm.get_weights()
+    weights[0][:], weights[1][:] = 0.0, 0.0  # gamma, beta
+    norm.set_weights(weights)
+    smaller = rebuild(gated, {"block2_1_conv": np.array([], int)})
+    names = [layer.name for layer in smaller.layers]
+    assert not [n for n in names if n.startswith("block2_")]
+    assert "block1_add" in names and "block3_add" in names
+    np.testing.assert_allclose(smaller(x), reference(x), atol=1e-6)
+    # The block did change the output (by far more than that tolerance).
+    assert np.abs(smaller(x) - gated(x)).max() > 1e-4
+    with pytest.raises(ValueError, match="only inside a residual branch"):
+        rebuild(gated, {"stem_conv": np.array([], int)})

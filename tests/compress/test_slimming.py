@@ -9,6 +9,7 @@ import tensorflow as tf
 from kgan.compress import add_gates
 from kgan.compress.gates import gate_groups
 from kgan.compress.prune import round_plan
+from kgan.compress.retraining import pix2pix_trainer
 from kgan.compress.slimming import (
     SlimmingConfig,
     _gate_phase,
@@ -17,7 +18,6 @@ from kgan.compress.slimming import (
 )
 from kgan.data.road_scenes import one_hot, road_scenes
 from kgan.layers.scaling_gate import ScalingGate
-from kgan.models.pix2pix import frozen_discriminator_trainer
 from kgan.models.pix2pix_networks import (
     patch_discriminator,
     resnet_generator,
@@ -47,6 +47,7 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
         retrain_steps=3,
         recalibration_batches=2,
         targets=targets,
+        channel_multiple=1,  # networks of 4 to 32 filters
     )
     seen = []
 
@@ -54,8 +55,7 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
         seen.append(index)
         return {"outputs": smaller.output_shape}
 
-    train = frozen_discriminator_trainer(discriminator)
-    records = slim(generator, train, _data(), config, tmp_path, on_round)
+    records = slim(generator, discriminator, _data(), config, tmp_path, on_round)
     assert [r["round"] for r in records] == seen == list(range(1, len(records) + 1))
     assert records[-1]["ratio"] <= 0.3
     assert all(r["ratio"] > 0.3 for r in records[:-1])
@@ -78,7 +78,7 @@ def _resnet_setup():
     keras.utils.set_random_seed(0)
     generator = resnet_generator(SIZE, filters=4, blocks=2)
     discriminator = patch_discriminator(SIZE, filters=4, downsamplings=2)
-    return generator, frozen_discriminator_trainer(discriminator)
+    return generator, discriminator
 
 
 RESNET_CONFIG = SlimmingConfig(
@@ -89,11 +89,12 @@ RESNET_CONFIG = SlimmingConfig(
     sparsity_steps=2,
     retrain_steps=2,
     recalibration_batches=2,
+    channel_multiple=1,
 )
 
 
 def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
-    generator, train = _resnet_setup()
+    generator, discriminator = _resnet_setup()
 
     def stop_in_round_2(index, smaller):
         if index == 2:
@@ -101,10 +102,12 @@ def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
         return {}
 
     with pytest.raises(KeyboardInterrupt):
-        slim(generator, train, _data(), RESNET_CONFIG, tmp_path, stop_in_round_2)
+        slim(
+            generator, discriminator, _data(), RESNET_CONFIG, tmp_path, stop_in_round_2
+        )
     first = json.loads((tmp_path / "slimming.json").read_text())["records"]
     assert [r["round"] for r in first] == [1]
-    records = slim(generator, train, _data(), RESNET_CONFIG, tmp_path)
+    records = slim(generator, discriminator, _data(), RESNET_CONFIG, tmp_path)
     assert "resuming after round 1" in capsys.readouterr().out
     assert records[0]["parameters"] == first[0]["parameters"]
     assert [r["round"] for r in records] == list(range(1, len(records) + 1))
@@ -121,12 +124,12 @@ def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
         RESNET_CONFIG, l1=0.5, target_ratio=0.05, max_rounds=len(records) + 1
     )
     with pytest.raises(ValueError, match=r"other settings.*'l1', 'max_rounds'"):
-        slim(generator, train, _data(), other, tmp_path)
+        slim(generator, discriminator, _data(), other, tmp_path)
     # With change_settings the next rounds run under the new settings, and a
     # missed target is returned rather than raised when not required.
     more = slim(
         generator,
-        train,
+        discriminator,
         _data(),
         other,
         tmp_path,
@@ -145,12 +148,13 @@ def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
     }
     assert more[-1]["parameters"] < records[-1]["parameters"]
     with pytest.raises(RuntimeError, match="did not reach 0.05"):
-        slim(generator, train, _data(), other, tmp_path)
+        slim(generator, discriminator, _data(), other, tmp_path)
 
 
 @pytest.mark.parametrize("phase", ["joint", "gates_only"])
 def test_gate_phase_trains_what_it_says(phase):
-    generator, train = _resnet_setup()
+    generator, discriminator = _resnet_setup()
+    train = pix2pix_trainer(discriminator)
     gated = add_gates(generator)
     discriminator_before = [w.numpy().copy() for w in train.discriminator.weights]
     conv_before = gated.get_layer("block1_1_conv").kernel.numpy().copy()
@@ -169,12 +173,6 @@ def test_gate_phase_trains_what_it_says(phase):
     # The gates learn in both, pulled down by the penalty.
     scales = np.concatenate([g.scale.numpy() for g, _ in gate_groups(gated)])
     assert scales.mean() < 1.0
-
-
-def test_joint_phase_needs_a_trainer_that_trains_both():
-    generator, train = _resnet_setup()
-    with pytest.raises(TypeError, match="train_jointly"):
-        slim(generator, lambda *a, **k: {}, _data(), RESNET_CONFIG)
 
 
 def test_teacher_targets_are_the_teachers_inference_outputs():
@@ -226,6 +224,7 @@ def test_round_plan_takes_the_smallest_gates_below_the_threshold_up_to_the_cap()
         ({"retrain_steps": -1}, "retrain_steps=-1"),
         ({"l1": -1.0}, "l1=-1.0"),
         ({"cost_weighting": "flops"}, "cost_weighting='flops'"),
+        ({"channel_multiple": 0}, "channel_multiple=0"),
         ({"targets": "fake"}, "targets='fake'"),
     ],
 )
@@ -234,8 +233,29 @@ def test_bad_settings(settings, message):
         SlimmingConfig(**settings).validate()
 
 
-def test_slim_refuses_a_network_for_the_retraining():
+def test_slim_names_what_it_cannot_work_with():
     generator = unet_generator(SIZE, filters=8, max_filters=32)
     discriminator = patch_discriminator(SIZE, filters=8, downsamplings=2)
-    with pytest.raises(TypeError, match="Received: train_generator=Functional"):
-        slim(generator, discriminator, _data())
+    with pytest.raises(TypeError, match="Received: discriminator=str"):
+        slim(generator, "d.keras", _data())
+    other = patch_discriminator(2 * SIZE, filters=8, downsamplings=2)
+    with pytest.raises(ValueError, match=r"Received: discriminator inputs=\[\(32, 32"):
+        slim(generator, other, _data())
+    images = _data().map(lambda conditions, images: images)
+    with pytest.raises(ValueError, match="pairs.*Received: element_spec="):
+        slim(generator, discriminator, images)
+
+    class Doubling(keras.Model):
+        def call(self, x):
+            return generator(x) * 2.0
+
+    with pytest.raises(TypeError, match="functional.*Received: model=Doubling"):
+        slim(Doubling(), discriminator, _data())
+    inputs = keras.Input((SIZE, SIZE, 7))
+    x = keras.layers.Conv2D(8, 3, padding="same")(inputs)
+    x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    opaque = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(x))
+    with pytest.raises(ValueError, match="layer=double, class=Lambda"):
+        slim(opaque, discriminator, _data())
+    with pytest.raises(ValueError, match="target_ratio=1.5"):
+        slim(generator, discriminator, _data(), SlimmingConfig(target_ratio=1.5))

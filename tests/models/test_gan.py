@@ -366,3 +366,46 @@ def test_gate_penalty_enters_the_generator_loss():
     gate.l1 = 0.5
     penalised = g_loss()
     np.testing.assert_allclose(penalised - base, 0.5 * 16, rtol=1e-4)
+
+
+def test_frozen_discriminator_step_equals_the_generator_update_by_hand():
+    import tensorflow as tf
+
+    from kgan.losses import non_saturating_generator
+
+    keras.utils.set_random_seed(7)
+    gan = tiny_gan()
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    gan.freeze_discriminator()
+    images = real_images(8)
+    latents = np.random.default_rng(1).normal(size=(8, 2, 8)).astype("float32")
+    generator_before = [w.numpy().copy() for w in gan.generator.weights]
+    discriminator_before = [w.numpy().copy() for w in gan.discriminator.weights]
+    # By hand: one SGD step on the non-saturating loss of the generator
+    # step's latents (the last of each example), D in training mode.
+    with tf.GradientTape() as tape:
+        fake = gan.generator(latents[:, -1], training=True)
+        logits = gan.discriminator(fake, training=True)
+        loss = tf.reduce_mean(non_saturating_generator(logits))
+    variables = gan.generator.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    expected = [
+        v.numpy() - 0.1 * g.numpy() for v, g in zip(variables, gradients, strict=True)
+    ]
+    # Undo what the hand pass changed: the BatchNorm statistics.
+    for weight, value in zip(gan.generator.weights, generator_before, strict=True):
+        weight.assign(value)
+    for weight, value in zip(
+        gan.discriminator.weights, discriminator_before, strict=True
+    ):
+        weight.assign(value)
+    logs = gan.train_on_batch(images, latents, return_dict=True)
+    assert set(logs) == {"g_loss"}
+    np.testing.assert_allclose(logs["g_loss"], float(loss), rtol=1e-5)
+    for variable, value in zip(variables, expected, strict=True):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-4, atol=1e-6)
+    # Every weight of D, its moving statistics included, is as it was.
+    for weight, value in zip(
+        gan.discriminator.weights, discriminator_before, strict=True
+    ):
+        np.testing.assert_array_equal(weight.numpy(), value)

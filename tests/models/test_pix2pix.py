@@ -4,8 +4,9 @@ import pytest
 import tensorflow as tf
 
 from kgan.compress import add_gates, set_l1
+from kgan.compress.retraining import pix2pix_trainer
 from kgan.data.road_scenes import one_hot, road_scenes
-from kgan.models.pix2pix import Pix2Pix, frozen_discriminator_trainer
+from kgan.models.pix2pix import Pix2Pix
 from kgan.models.pix2pix_networks import patch_discriminator, unet_generator
 
 SIZE = 16
@@ -139,7 +140,7 @@ def test_generator_trainer_works_on_a_copy_of_the_discriminator():
     trainer = _trainer(dropout=0.0)
     discriminator = trainer.discriminator
     before = [w.numpy().copy() for w in discriminator.weights]
-    training = frozen_discriminator_trainer(discriminator)
+    training = pix2pix_trainer(discriminator)
     frozen = [w.numpy().copy() for w in training.discriminator.weights]
     training(trainer.generator, _dataset().repeat(), 2, keras.optimizers.Adam())
     for old, new in zip(frozen, training.discriminator.weights, strict=True):

@@ -45,7 +45,7 @@ def test_compress_slims_the_run(run, tmp_path):
     # A threshold above every factor: the per-round cap decides.
     config = SlimmingConfig(
         target_ratio=0.5, max_prune_fraction=0.3, threshold=1e9, sparsity_steps=2,
-        retrain_steps=2, recalibration_batches=2,
+        retrain_steps=2, recalibration_batches=2, channel_multiple=1,
     )  # fmt: skip
     records = compress_pix2pix(run / "pix2pix.keras", out, config)
     assert records[0]["round"] == 0 and records[0]["ratio"] == 1.0
@@ -62,7 +62,8 @@ def test_compress_command(run, tmp_path, capsys):
     out = tmp_path / "cli"
     args = ["compress", "--model", str(run / "pix2pix.keras"), "--out", str(out)]
     args += ["--target-ratio", "0.6", "--sparsity-steps", "1", "--retrain-steps", "1"]
-    args += ["--cost-weighting", "size", "--threshold", "1e9"]
+    args += ["--cost-weighting", "macs", "--threshold", "1e9"]
+    args += ["--channel-multiple", "1"]
     args += ["--max-prune-fraction", "0.3", "--recalibration-batches", "2"]
     assert main(args) == 0
     assert "mIoU" in capsys.readouterr().out
@@ -79,7 +80,7 @@ def test_compress_command_on_a_resnet_run(tmp_path, capsys):
     args = ["compress", "--model", str(run / "pix2pix.keras"), "--out", str(out)]
     args += ["--target-ratio", "0.7", "--sparsity-steps", "1", "--retrain-steps", "1"]
     args += ["--threshold", "1e9", "--max-prune-fraction", "0.2", "--min-filters", "2"]
-    args += ["--recalibration-batches", "2"]
+    args += ["--recalibration-batches", "2", "--channel-multiple", "1"]
     assert main(args) == 0
     table = json.loads((out / "rounds.json").read_text())
     assert table[-1]["ratio"] <= 0.7
