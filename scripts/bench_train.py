@@ -24,7 +24,7 @@ import tensorflow as tf
 
 import kgan
 from kgan.models import GAN, dcgan
-from kgan.studies.machine import machine_info  # noqa: E402
+from kgan.machine import machine_info  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results"
 

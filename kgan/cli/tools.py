@@ -217,7 +217,7 @@ def _bench(args):
         report["median_ratio_against_over_model"] = b / a
         print(f"median latency ratio {args.against} / {args.model}: {b / a:.2f}")
     if args.out:
-        from kgan.studies.machine import machine_info
+        from kgan.machine import machine_info
 
         report["machine"] = machine_info()
         with atomic_path(args.out) as partial:

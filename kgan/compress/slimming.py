@@ -26,9 +26,11 @@ from kgan.layers.scaling_gate import ScalingGate
 STATE_FILE = "slimming.json"
 
 
-def _setting(default, help):
+def _setting(default, help, aliases=()):
     """A field with its help text, for `kgan compress --help`."""
-    return dataclasses.field(default=default, metadata={"help": help})
+    return dataclasses.field(
+        default=default, metadata={"help": help, "aliases": aliases}
+    )
 
 
 @dataclasses.dataclass
@@ -90,7 +92,9 @@ class SlimmingConfig:
         max_rounds: Give up after this many rounds.
     """
 
-    target_ratio: float = _setting(0.1, "stop at this share of the original parameters")
+    target_ratio: float = _setting(
+        0.1, "stop at this share of the original parameters", ("--target",)
+    )
     gate_phase: Literal["joint", "gates_only"] = _setting(
         "joint",
         "train the whole GAN with the gate penalty, D learning (the paper's "
@@ -324,6 +328,14 @@ class _Progress:
             partial.write_text(json.dumps(state, indent=2, default=float) + "\n")
 
 
+def _show_progress(ratio, target, round_index):
+    """A bar of the way to the parameter target, in the log of the ratio
+    (each round removes about a constant share)."""
+    bar = keras.utils.Progbar(100, unit_name="% of the way to the target")
+    done = min(100, int(100 * np.log(ratio) / np.log(target)))
+    bar.update(done, [("round", round_index), ("ratio", ratio)], finalize=True)
+
+
 def _repeating(data):
     """`data`, repeated if it is finite: a round takes as many batches as
     its settings say."""
@@ -457,6 +469,8 @@ def slim(
             f"{original:,})",
             flush=True,
         )
+        if verbose:
+            _show_progress(record["ratio"], config.target_ratio, round_index)
     if not require_target or (records and records[-1]["ratio"] <= config.target_ratio):
         return records
     raise RuntimeError(

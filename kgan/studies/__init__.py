@@ -2,7 +2,7 @@
 budget, one record per run keyed by its config, reports built from the
 records alone."""
 
-from kgan.studies.machine import machine_info, usable_cores
+from kgan.machine import machine_info, usable_cores
 from kgan.studies.records import StudyPaths, read_record
 from kgan.studies.report import format_status, study_status, study_table
 from kgan.studies.runner import run_study

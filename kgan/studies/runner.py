@@ -13,7 +13,7 @@ from kgan.images import save_png
 from kgan.recipes import get
 from kgan.runs import finish
 from kgan.runs.callbacks import NonFiniteLossError
-from kgan.studies.machine import machine_info
+from kgan.machine import machine_info
 from kgan.studies.metrics import (
     CoverageHistory,
     Timeline,

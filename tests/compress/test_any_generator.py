@@ -1,12 +1,15 @@
 """Slimming generators kgan did not build, and kgan's quick-start DCGAN:
 about 4x fewer parameters in a few steps, exported and run with LiteRT."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from kgan.compress import SlimmingConfig, slim
+from kgan.compress.deployment import export_int8
 from kgan.compress.retraining import trainer_for
 from kgan.export import compare, to_litert
 from kgan.models.networks import dcgan
@@ -89,7 +92,10 @@ def test_the_quick_start_dcgan_slims_exports_and_runs(tmp_path):
         refine_kernel=config.refine_kernel,
         discriminator_units=config.discriminator_units,
     )
-    _slim_about_4x(generator, discriminator, _images((28, 28, 1)), tmp_path)
+    smaller = _slim_about_4x(generator, discriminator, _images((28, 28, 1)), tmp_path)
+    int8 = export_int8(smaller, tmp_path / "int8.tflite")
+    assert int8["fully_accelerated"]  # XNNPACK's qs8 kernels run every op
+    assert int8["mean_abs_diff"] < 0.2 * int8["mean_abs_output"]
 
 
 def test_the_trainer_follows_the_networks_shapes():
@@ -100,3 +106,66 @@ def test_the_trainer_follows_the_networks_shapes():
         ValueError, match=r"images \(16, 16, 1\).*inputs=\[\(8, 8, 1\)\]"
     ):
         trainer_for(generator, wrong)
+
+
+def test_compress_command_on_a_users_generator(tmp_path, capsys):
+    from importlib import metadata
+
+    from kgan.cli import main
+    from kgan.export import CompiledGenerator
+
+    keras.utils.set_random_seed(1)
+    generator, discriminator = _hand_built_generator(), _hand_built_discriminator()
+    generator.save(tmp_path / "g.keras")
+    discriminator.save(tmp_path / "d.keras")
+    images = np.random.default_rng(0).integers(0, 256, (64, 16, 16, 1), np.uint8)
+    np.savez(tmp_path / "data.npz", images=images)
+    out = tmp_path / "out"
+    args = ["compress", "--generator", str(tmp_path / "g.keras")]
+    args += ["--discriminator", str(tmp_path / "d.keras")]
+    args += ["--data", str(tmp_path / "data.npz"), "--out", str(out), "--target", "0.3"]
+    args += ["--threshold", "1e9", "--max-prune-fraction", "0.5", "--batch-size", "16"]
+    args += ["--sparsity-steps", "1", "--retrain-steps", "1"]
+    args += ["--recalibration-batches", "1"]
+    assert main(args) in (None, 0)
+    assert "generator_int8.tflite" in capsys.readouterr().out
+    table = json.loads((out / "rounds.json").read_text())
+    assert table["runtime"]["version"] == metadata.version("ai-edge-litert")
+    assert table["runtime"]["threads"] == 1 and table["runtime"]["runs"] == 50
+    rows = table["rows"]
+    assert rows[0]["round"] == 0 and rows[0]["parameters"] == generator.count_params()
+    assert rows[-1]["parameters"] <= 0.3 * generator.count_params()
+    for row in rows[1:]:
+        smaller = keras.saving.load_model(out / f"round_{row['round']}.keras")
+        assert row["parameters"] == smaller.count_params()
+        assert (
+            row["tflite_bytes"] == (out / f"round_{row['round']}.tflite").stat().st_size
+        )
+    assert [r["macs"] for r in rows] == sorted((r["macs"] for r in rows), reverse=True)
+    # Its layer and instance norms become ops XNNPACK leaves to LiteRT's own
+    # kernels (the DCGAN's run on XNNPACK alone: the test below).
+    assert all(r["fully_accelerated"] is False and r["swd"] > 0 for r in rows)
+    # The final float32 file is the last round, and runs as its Keras model.
+    last = keras.saving.load_model(out / f"round_{rows[-1]['round']}.keras")
+    compiled = CompiledGenerator(out / "generator.tflite")
+    z = np.random.default_rng(2).normal(size=(LATENT,)).astype("float32")
+    np.testing.assert_allclose(compiled.run_one(z), last(z[None])[0], atol=1e-4)
+    int8 = table["int8"]
+    assert int8["mean_abs_diff"] < 0.2 * int8["mean_abs_output"]
+
+
+def test_compress_command_names_what_is_missing(tmp_path, capsys):
+    from kgan.cli import main
+
+    generator = _hand_built_generator()
+    generator.save(tmp_path / "g.keras")
+    with pytest.raises(SystemExit, match="--discriminator"):
+        main(["compress", "--generator", str(tmp_path / "g.keras"), "--out", "x"])
+    _hand_built_discriminator().save(tmp_path / "d.keras")
+    np.savez(tmp_path / "data.npz", images=np.zeros((8, 28, 28, 1), np.uint8))
+    args = ["compress", "--generator", str(tmp_path / "g.keras"), "--out", "x"]
+    args += ["--discriminator", str(tmp_path / "d.keras")]
+    with pytest.raises(SystemExit):
+        main([*args, "--data", str(tmp_path / "data.npz"), "--batch-size", "8"])
+    error = capsys.readouterr().err
+    assert "Received: element_spec=TensorSpec(shape=(8, 28, 28, 1)" in error

@@ -17,7 +17,7 @@ from kgan.studies import (
     run_study,
     runner,
 )
-from kgan.studies.machine import machine_info
+from kgan.machine import machine_info
 from kgan.studies.metrics import excursions, thin_curve, time_to_reach, window_std
 from kgan.studies.records import write_record
 
