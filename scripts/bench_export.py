@@ -26,8 +26,8 @@ import numpy as np  # noqa: E402
 
 from kgan import export  # noqa: E402
 from kgan.export.bench import keras_runner, litert_runner, measure_latency  # noqa: E402
-from kgan.models import dcgan, vanilla  # noqa: E402
 from kgan.machine import machine_info  # noqa: E402
+from kgan.models import dcgan, vanilla  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results"
 GENERATORS = {

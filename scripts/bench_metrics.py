@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kgan.files import atomic_path  # noqa: E402
-from kgan.metrics import ms_ssim_diversity, swd  # noqa: E402
 from kgan.machine import machine_info  # noqa: E402
+from kgan.metrics import ms_ssim_diversity, swd  # noqa: E402
 
 
 def timed(function, *args):

@@ -23,8 +23,8 @@ import keras
 import tensorflow as tf
 
 import kgan
-from kgan.models import GAN, dcgan
 from kgan.machine import machine_info  # noqa: E402
+from kgan.models import GAN, dcgan
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results"
 

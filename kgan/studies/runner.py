@@ -10,10 +10,10 @@ import keras
 
 from kgan.files import read_json, write_json
 from kgan.images import save_png
+from kgan.machine import machine_info
 from kgan.recipes import get
 from kgan.runs import finish
 from kgan.runs.callbacks import NonFiniteLossError
-from kgan.machine import machine_info
 from kgan.studies.metrics import (
     CoverageHistory,
     Timeline,

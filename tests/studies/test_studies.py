@@ -8,6 +8,7 @@ import pytest
 
 from kgan.cli import main
 from kgan.latents import normal_latents
+from kgan.machine import machine_info
 from kgan.studies import (
     Study,
     StudyPaths,
@@ -17,7 +18,6 @@ from kgan.studies import (
     run_study,
     runner,
 )
-from kgan.machine import machine_info
 from kgan.studies.metrics import excursions, thin_curve, time_to_reach, window_std
 from kgan.studies.records import write_record
 
