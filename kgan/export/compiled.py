@@ -41,7 +41,8 @@ class CompiledGenerator:
             )
         if kernels not in KERNELS:
             raise ValueError(
-                f"`kernels` must be one of {sorted(KERNELS)}. Received: kernels={kernels!r}"
+                f"`kernels` must be one of {sorted(KERNELS)}. "
+                f"Received: kernels={kernels!r}"
             )
         self.path = path
         self.num_threads = num_threads
