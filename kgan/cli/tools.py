@@ -162,7 +162,7 @@ def add_bench(subparsers):
         "--layers",
         metavar="MODEL",
         help="print where a .keras generator's parameters and MACs sit, "
-        "layer by layer (no timing)",
+        "layer by layer (no timing); with --against a slimmed copy, both",
     )
     parser.add_argument("--against", help="a second .tflite or .keras file")
     parser.add_argument(
@@ -185,6 +185,12 @@ def _bench(args):
         from kgan.export.costs import cost_shares, family_of, format_cost_table
 
         generator = load_generator(args.layers, formats=(".keras",))
+        if args.against:
+            from kgan.export.costs import format_cost_comparison
+
+            after = load_generator(args.against, formats=(".keras",))
+            print(format_cost_comparison(generator, after))
+            return
         print(format_cost_table(generator))
         if args.out:
             with atomic_path(args.out) as partial:

@@ -103,3 +103,32 @@ def format_cost_table(model):
             lines.append(line(part, "", cost["parameters"], cost["macs"]))
     lines.append(line("total", "", total_parameters, total_macs))
     return "\n".join(lines)
+
+
+def format_cost_comparison(before, after):
+    """A printable table of each layer's parameters and MACs in `before`
+    and in `after` (a slimmed copy with the same layer names; a layer it
+    lacks, such as a dropped residual block's, shows as 0), with the
+    totals and their ratios."""
+    rows_after = {row["layer"]: row for row in layer_costs(after)}
+    header = (
+        f"{'layer':<24} {'parameters':>12} {'after':>12} {'MACs':>14} "
+        f"{'after':>14} {'MACs x':>7}"
+    )
+    lines = [header, "-" * len(header)]
+
+    def line(name, parameters, kept_parameters, macs, kept_macs):
+        ratio = f"{macs / kept_macs:>7.1f}" if kept_macs else f"{'gone':>7}"
+        return (
+            f"{name:<24} {parameters:>12,} {kept_parameters:>12,} {macs:>14,} "
+            f"{kept_macs:>14,} {ratio}"
+        )
+
+    totals = [0, 0, 0, 0]
+    for row in layer_costs(before):
+        kept = rows_after.get(row["layer"], {"parameters": 0, "macs": 0})
+        values = (row["parameters"], kept["parameters"], row["macs"], kept["macs"])
+        totals = [t + v for t, v in zip(totals, values, strict=True)]
+        lines.append(line(row["layer"], *values))
+    lines.append(line("total", *totals))
+    return "\n".join(lines)

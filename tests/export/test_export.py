@@ -227,3 +227,33 @@ def test_cli_bench_layers_prints_the_cost_table(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["bench", "--layers", str(tmp_path / "g.tflite")])
     assert "Expected a .keras generator file" in capsys.readouterr().err
+
+
+def test_cli_bench_layers_against_a_slimmed_copy(tmp_path, capsys):
+    from kgan.compress import rebuild
+    from kgan.models import resnet_generator
+
+    generator = resnet_generator(16, filters=8, blocks=2)
+    # Half the stem's filters, and block 2 dropped to an identity.
+    smaller = rebuild(
+        generator, {"stem_conv": np.arange(4), "block2_1_conv": np.array([], int)}
+    )
+    generator.save(tmp_path / "g.keras")
+    smaller.save(tmp_path / "s.keras")
+    cli.main(["bench", "--layers", str(tmp_path / "g.keras")]
+             + ["--against", str(tmp_path / "s.keras")])  # fmt: skip
+    lines = {
+        line.split()[0]: line.split()[1:]
+        for line in capsys.readouterr().out.splitlines()[2:]
+    }
+    stem = generator.get_layer("stem_conv")
+    assert lines["stem_conv"][:2] == [
+        f"{stem.count_params():,}",
+        f"{stem.count_params() // 2:,}",
+    ]
+    assert lines["stem_conv"][-1] == "2.0"
+    assert lines["block2_1_conv"][1] == "0" and lines["block2_1_conv"][-1] == "gone"
+    assert lines["total"][:2] == [
+        f"{generator.count_params():,}",
+        f"{smaller.count_params():,}",
+    ]
