@@ -8,8 +8,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "kgan"
 
 # Bottom to top. A module may import from its own layer or any layer below.
 LAYERS = (
-    ("kgan.files", "kgan.images", "kgan.latents", "kgan.layers", "kgan.losses",
-     "kgan.machine", "kgan.plots"),
+    ("kgan.checkpoint", "kgan.files", "kgan.images", "kgan.latents", "kgan.layers",
+     "kgan.losses", "kgan.machine", "kgan.plots"),
     ("kgan.compress", "kgan.data", "kgan.export", "kgan.metrics", "kgan.models",
      "kgan.saving"),
     ("kgan.runs.callbacks", "kgan.recipes", "kgan.runs"),

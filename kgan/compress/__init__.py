@@ -18,7 +18,7 @@ from kgan.compress.gates import (
 )
 from kgan.compress.magnitude import magnitude_prune
 from kgan.compress.prune import pruning_plan, rebuild, round_plan
-from kgan.compress.slimming import SlimmingConfig, slim, slimming_round
+from kgan.compress.slimming import SlimmingConfig, slim
 
 __all__ = [
     "SlimmingConfig",
@@ -32,6 +32,5 @@ __all__ = [
     "round_plan",
     "set_l1",
     "slim",
-    "slimming_round",
     "strip_gates",
 ]

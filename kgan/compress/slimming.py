@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan.checkpoint import Checkpoint
 from kgan.compress.batch_norm import recalibrate_batch_norm
 from kgan.compress.gates import (
     add_gates,
@@ -90,6 +91,9 @@ class SlimmingConfig:
             averages follow, and without it the first ResNet round scored
             mIoU 0.10 in inference mode against 0.39 recalibrated.
         max_rounds: Give up after this many rounds.
+        checkpoint_every: Steps between checkpoints within a phase, when
+            `slim` has an output folder: a slimming killed at any moment
+            resumes from its last one.
     """
 
     target_ratio: float = _setting(
@@ -130,6 +134,9 @@ class SlimmingConfig:
         100, "batches re-estimating the BatchNorm statistics after each round"
     )
     max_rounds: int = _setting(40, "give up after this many rounds")
+    checkpoint_every: int = _setting(
+        50, "steps between checkpoints within a phase (with an output folder)"
+    )
 
     def validate(self):
         """Raises `ValueError` naming the first bad setting."""
@@ -141,7 +148,12 @@ class SlimmingConfig:
             ("gate_learning_rate", self.gate_learning_rate > 0.0, "positive"),
             ("learning_rate", self.learning_rate > 0.0, "positive"),
         ]
-        for name in ("min_filters", "max_rounds", "channel_multiple"):
+        for name in (
+            "min_filters",
+            "max_rounds",
+            "channel_multiple",
+            "checkpoint_every",
+        ):
             value = getattr(self, name)
             checks.append(
                 (name, isinstance(value, int) and value >= 1, "a positive integer")
@@ -198,83 +210,81 @@ def _weigh_gates(gated, config):
             gate.l1 = config.l1 * weights[gate.name]
 
 
-def _gate_phase(gated, train_generator, data, config, verbose):
-    """Trains the gates under the penalty, as `config.gate_phase` says."""
-    gate_optimizer = _adam(config.gate_learning_rate)
-    if config.gate_phase == "joint":
-        return train_generator.train_jointly(
-            gated,
-            data,
-            config.sparsity_steps,
-            _adam(config.learning_rate),
-            _adam(config.learning_rate),
-            gate_optimizer=gate_optimizer,
+def _phase_trainer(gated, train_generator, config, phase):
+    """The compiled trainer of one phase of a round on `gated`, with fresh
+    Adam optimizers: the gate phase as `config.gate_phase` says (`"joint"`:
+    the whole GAN, the gates at their own rate; `"gates_only"`: the gates
+    alone against the frozen discriminator), or the retraining of the
+    rebuilt generator against the frozen discriminator."""
+    trainer = train_generator.make_trainer(gated, train_generator.discriminator)
+    joint = phase == "gates" and config.gate_phase == "joint"
+    gates_only = phase == "gates" and not joint
+    for layer in gated.layers:
+        layer.trainable = not gates_only or isinstance(layer, ScalingGate)
+    rate = config.gate_learning_rate if gates_only else config.learning_rate
+    trainer.compile(g_optimizer=_adam(rate), d_optimizer=_adam(config.learning_rate))
+    if not gates_only and (phase == "gates" or config.retrain_l1):
+        trainer.use_gate_optimizer(_adam(config.gate_learning_rate))
+    if not joint:
+        trainer.freeze_discriminator()
+    return trainer
+
+
+class _PhaseCheckpoints(keras.callbacks.Callback):
+    """Saves the phase's state every `every` steps, with the mean losses of
+    the steps since the last save: means over whole chunks, which a resumed
+    phase (its `fit` restarted at a save) reports as the uninterrupted one."""
+
+    def __init__(self, checkpoint, counters, every):
+        super().__init__()
+        self.checkpoint, self.counters, self.every = checkpoint, counters, every
+
+    def on_train_begin(self, logs=None):
+        self.steps, self.totals = 0, {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        self.counters["step"] += 1
+        self.counters["phase_step"] += 1
+        totals = {k: float(v) * self.steps for k, v in (logs or {}).items()}
+        if self.counters["phase_step"] % self.every and not self._phase_ends():
+            return
+        done = self.steps - self.totals.get("steps", 0)
+        self.counters["losses"] = {
+            k: (total - self.totals.get(k, 0.0)) / done for k, total in totals.items()
+        }
+        self.totals = {**totals, "steps": self.steps}
+        if self.checkpoint is not None:
+            self.checkpoint.save(self.model, self.counters)
+
+    def _phase_ends(self):
+        return self.counters["phase_step"] == self.counters["phase_steps"]
+
+
+def _train_phase(trainer, data, counters, checkpoint, config, verbose):
+    """Trains `trainer` from `counters["phase_step"]` to the phase's end;
+    returns the mean losses of its last `checkpoint_every` steps."""
+    left = counters["phase_steps"] - counters["phase_step"]
+    if left > 0:
+        trainer.fit(
+            data.skip(counters["phase_step"]),
+            steps_per_epoch=left,
+            epochs=1,
+            callbacks=[
+                _PhaseCheckpoints(checkpoint, counters, config.checkpoint_every)
+            ],
             verbose=verbose,
         )
-    for layer in gated.layers:  # only the gates learn which filters matter
-        layer.trainable = isinstance(layer, ScalingGate)
-    try:
-        return train_generator(
-            gated, data, config.sparsity_steps, gate_optimizer, verbose=verbose
-        )
-    finally:
-        for layer in gated.layers:
-            layer.trainable = True
+    return counters.get("losses", {})
 
 
-def slimming_round(gated, train_generator, data, config, max_fraction, verbose=0):
-    """One round on a gated generator: returns the rebuilt, retrained gated
-    generator and the round's log.
-
-    The gate phase (`config.gate_phase`) trains under the L1 penalty; the
-    channels at or below `config.threshold` go (at most `max_fraction` of
-    them, at least `min_filters` kept per gate); the network is rebuilt
-    smaller with its gates, and it retrains against the frozen
-    discriminator, the penalty on if `config.retrain_l1`, and its BatchNorm
-    statistics are measured afresh. The gates carry
-    over to the next round; `strip_gates` folds them away for export.
-    `gated` is not changed by the rebuild (the gate phase trains it).
-    """
-    _weigh_gates(gated, config)
-    sparsity = _gate_phase(gated, train_generator, data, config, verbose)
-    plan, removed = round_plan(
-        gated,
-        config.threshold,
-        max_fraction,
-        config.min_filters,
-        config.channel_multiple,
-    )
-    smaller = rebuild(gated, plan)
-    _weigh_gates(smaller, config)
-    if not config.retrain_l1:
-        set_l1(smaller, 0.0)
-    retrain = train_generator(
-        smaller,
-        data,
-        config.retrain_steps,
-        _adam(config.learning_rate),
-        verbose=verbose,
-        gate_optimizer=_adam(config.gate_learning_rate) if config.retrain_l1 else None,
-    )
-    recalibrate_batch_norm(
-        smaller, train_generator.generator_inputs(data), config.recalibration_batches
-    )
-    scales = np.concatenate(
+def _gate_scales(gated):
+    return np.concatenate(
         [
             np.abs(keras.ops.convert_to_numpy(g.scale.value))
-            for g, _ in gate_groups(smaller)
+            for g, _ in gate_groups(gated)
         ]
     )
-    log = {
-        "removed_channels": removed,
-        "channels": int(scales.size),
-        "channels_at_or_below_threshold": int((scales <= config.threshold).sum()),
-        "median_gate": float(np.median(scales)),
-        "filters": {conv: len(kept) for conv, kept in plan.items()},
-        "sparsity": sparsity,
-        "retrain": retrain,
-    }
-    return smaller, log
 
 
 def _aimed_fraction(config, ratio):
@@ -316,16 +326,61 @@ class _Progress:
             stages.append({"first_round": len(records) + 1, "config": current})
         return records, stages
 
-    def save(self, stages, records, gated, discriminator):
-        index = records[-1]["round"]
-        with atomic_path(self.path(f"round_{index}_gated.keras")) as partial:
-            gated.save(partial)
-        if discriminator is not None:
-            with atomic_path(self.path("discriminator.keras")) as partial:
-                discriminator.save(partial)
+    def write(self, stages, records):
         state = {"config": stages[-1]["config"], "stages": stages, "records": records}
         with atomic_path(self.path(STATE_FILE)) as partial:
             partial.write_text(json.dumps(state, indent=2, default=float) + "\n")
+
+
+class _Phases:
+    """The phases of the rounds, saved by one `Checkpoint` in
+    `out_dir/checkpoint` (nothing is saved without `out_dir`): at the start
+    of each phase the generator as it then is (its architecture changes at
+    each rebuild), and every `checkpoint_every` steps the whole trainer
+    (both networks, the optimizers, the noise state) with the counters."""
+
+    def __init__(self, out_dir, train_generator, config):
+        self.train_generator, self.config = train_generator, config
+        self.checkpoint = None
+        if out_dir is not None:
+            self.checkpoint = Checkpoint(pathlib.Path(out_dir) / "checkpoint")
+
+    def saved_state(self):
+        if self.checkpoint is None or not self.checkpoint.exists():
+            return None
+        return self.checkpoint.counters()
+
+    def begin(self, gated, phase, steps, counters):
+        """The trainer of a new phase on `gated`, saved as it starts."""
+        counters.update(phase=phase, phase_step=0, phase_steps=steps, losses={})
+        counters["generator"] = f"round_{counters['round']}_{phase}.keras"
+        trainer = _phase_trainer(gated, self.train_generator, self.config, phase)
+        if self.checkpoint is not None:
+            previous = self.saved_state()
+            path = self.checkpoint.directory / counters["generator"]
+            with atomic_path(path) as partial:
+                gated.save(partial)
+            self.checkpoint.save(trainer, counters)
+            if previous is not None and previous["generator"] != counters["generator"]:
+                (self.checkpoint.directory / previous["generator"]).unlink(
+                    missing_ok=True
+                )
+        return trainer
+
+    def restore(self, counters):
+        """`(trainer, gated generator)` of the saved phase, as it was saved;
+        `counters` gets the saved ones."""
+        path = self.checkpoint.directory / counters["generator"]
+        gated = keras.saving.load_model(path, compile=False)
+        trainer = _phase_trainer(
+            gated, self.train_generator, self.config, counters["phase"]
+        )
+        counters.update(self.checkpoint.restore(trainer))
+        return trainer, gated
+
+    def recalibrate(self, gated, data):
+        inputs = self.train_generator.generator_inputs(data)
+        recalibrate_batch_norm(gated, inputs, self.config.recalibration_batches)
 
 
 def _show_progress(ratio, target, round_index):
@@ -374,11 +429,11 @@ def slim(
             conditional one; repeated if finite.
         config: A `SlimmingConfig`; defaults to its defaults.
         out_dir: If given, each round's gate-free generator is saved there
-            as `round_<k>.keras`, and with it what resuming needs (the gated
-            generator, the discriminator, `slimming.json` with the records).
-            A folder holding finished rounds of the same settings is
-            resumed after its last round; its batches start again from the
-            beginning of `data`.
+            as `round_<k>.keras`, the records in `slimming.json`, and the
+            phases in `checkpoint/` (see `checkpoint_every`): a slimming
+            killed at any moment and called again with the same folder and
+            settings resumes from its last checkpoint, exactly when `data`
+            yields the same batches each time it is iterated.
         on_round: Optional `fn(round, generator) -> dict` whose result is
             added to the round's record, e.g. quality metrics.
         verbose: Progress bars of the trainings (0: none).
@@ -415,39 +470,85 @@ def slim(
         data = teacher_targets(data, generator)
     original = generator.count_params()
     progress = _Progress(out_dir)
-    discriminator = train_generator.discriminator
     records, stages = progress.load(config, change_settings)
     first_settings = stages[0]["config"]
     settings = {
         k: v for k, v in dataclasses.asdict(config).items() if first_settings[k] != v
     }
-    if records:
-        last = records[-1]["round"]
-        gated = keras.saving.load_model(
-            progress.path(f"round_{last}_gated.keras"), compile=False
+    phases = _Phases(out_dir, train_generator, config)
+    for record in records:
+        record["generator"] = keras.saving.load_model(record["path"], compile=False)
+    state = phases.saved_state()
+    if records and state is None:
+        raise ValueError(
+            "The folder holds finished rounds but no checkpoint (a slimming of "
+            "an older kgan); choose another folder. "
+            f"Received: out_dir={out_dir}"
         )
-        if discriminator is not None:
-            saved = keras.saving.load_model(
-                progress.path("discriminator.keras"), compile=False
-            )
-            discriminator.set_weights(saved.get_weights())
-        for record in records:
-            record["generator"] = keras.saving.load_model(record["path"], compile=False)
-        print(f"resuming after round {last}", flush=True)
-    else:
+    if state is not None:
+        print(f"resuming round {state['round']} at its {state['phase']} phase, "
+              f"step {state['phase_step']}", flush=True)  # fmt: skip
+    gated, counters = None, dict(state or {"step": 0})
+    if state is not None and state["round"] <= len(records):
+        # Killed after the round's record: its retrained generator goes on.
+        gated = phases.restore(counters)[1]
+        phases.recalibrate(gated, data)
+        state = None
+    elif state is None:
         gated = add_gates(generator)
-    for round_index in range(len(records) + 1, config.max_rounds + 1):
+    round_index = len(records) + 1
+    while round_index <= config.max_rounds:
         ratio = records[-1]["ratio"] if records else 1.0
         if ratio <= config.target_ratio:
             break
-        fraction = _aimed_fraction(config, ratio)
-        gated, log = slimming_round(
-            gated, train_generator, data, config, fraction, verbose
+        if state is None:
+            counters.update(round=round_index, fraction=_aimed_fraction(config, ratio))
+            _weigh_gates(gated, config)
+            trainer = phases.begin(gated, "gates", config.sparsity_steps, counters)
+        else:
+            trainer, gated = phases.restore(counters)
+        if counters["phase"] == "gates":
+            sparsity = _train_phase(trainer, data, counters, phases.checkpoint, config,
+                                    verbose)  # fmt: skip
+            for layer in gated.layers:
+                layer.trainable = True
+            plan, removed = round_plan(
+                gated,
+                config.threshold,
+                counters["fraction"],
+                config.min_filters,
+                config.channel_multiple,
+            )
+            gated = rebuild(gated, plan)
+            _weigh_gates(gated, config)
+            if not config.retrain_l1:
+                set_l1(gated, 0.0)
+            counters.update(
+                sparsity=sparsity,
+                removed_channels=removed,
+                filters={conv: len(kept) for conv, kept in plan.items()},
+            )
+            trainer = phases.begin(gated, "retrain", config.retrain_steps, counters)
+        state = None
+        retrain = _train_phase(
+            trainer, data, counters, phases.checkpoint, config, verbose
         )
+        phases.recalibrate(gated, data)
+        scales = _gate_scales(gated)
         current = strip_gates(gated)
         record = {"round": round_index, "parameters": current.count_params()}
-        record.update(ratio=record["parameters"] / original, fraction=fraction, **log)
-        record["settings"] = settings
+        record.update(
+            ratio=record["parameters"] / original,
+            fraction=counters["fraction"],
+            removed_channels=counters["removed_channels"],
+            channels=int(scales.size),
+            channels_at_or_below_threshold=int((scales <= config.threshold).sum()),
+            median_gate=float(np.median(scales)),
+            filters=counters["filters"],
+            sparsity=counters["sparsity"],
+            retrain=retrain,
+            settings=settings,
+        )
         if out_dir is not None:
             path = progress.path(f"round_{round_index}.keras")
             with atomic_path(path) as partial:
@@ -458,19 +559,20 @@ def slim(
         records.append(record)
         table = [{k: v for k, v in r.items() if k != "generator"} for r in records]
         if out_dir is not None:
-            progress.save(stages, table, gated, discriminator)
+            progress.write(stages, table)
         if after_round is not None:
             after_round(table)
         record["generator"] = current
+        removed = record["removed_channels"]
         print(
-            f"round {round_index}: removed {log['removed_channels']} of "
-            f"{log['channels'] + log['removed_channels']} channels, "
-            f"{record['parameters']:,} parameters ({record['ratio']:.3f} of "
-            f"{original:,})",
+            f"round {round_index}: removed {removed} of {record['channels'] + removed} "
+            f"channels, {record['parameters']:,} parameters ({record['ratio']:.3f} "
+            f"of {original:,})",
             flush=True,
         )
         if verbose:
             _show_progress(record["ratio"], config.target_ratio, round_index)
+        round_index += 1
     if not require_target or (records and records[-1]["ratio"] <= config.target_ratio):
         return records
     raise RuntimeError(

@@ -7,9 +7,9 @@ import pathlib
 import keras
 import numpy as np
 
+from kgan.checkpoint import Checkpoint
 from kgan.images import make_grid, save_png
 from kgan.plots import pyplot, save_figure
-from kgan.runs.checkpoint import Checkpoint
 
 
 def global_step(model):

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan.checkpoint import Checkpoint
 from kgan.files import atomic_path
 from kgan.images import save_png
 from kgan.runs.callbacks import (
@@ -18,7 +19,6 @@ from kgan.runs.callbacks import (
     global_step,
     rows_until,
 )
-from kgan.runs.checkpoint import Checkpoint
 from kgan.runs.data import DatasetData, StepData
 from kgan.runs.folder import prepare_run_folder
 from kgan.runs.recipe import validate

@@ -12,7 +12,7 @@ from kgan.compress.prune import round_plan
 from kgan.compress.retraining import pix2pix_trainer
 from kgan.compress.slimming import (
     SlimmingConfig,
-    _gate_phase,
+    _phase_trainer,
     slim,
     teacher_targets,
 )
@@ -113,7 +113,7 @@ def test_slim_resumes_after_its_last_finished_round(tmp_path, capsys):
     first = json.loads((tmp_path / "slimming.json").read_text())["records"]
     assert [r["round"] for r in first] == [1]
     records = slim(generator, discriminator, _data(), RESNET_CONFIG, tmp_path)
-    assert "resuming after round 1" in capsys.readouterr().out
+    assert "resuming round 2 at its retrain phase" in capsys.readouterr().out
     assert records[0]["parameters"] == first[0]["parameters"]
     assert [r["round"] for r in records] == list(range(1, len(records) + 1))
     assert len(records) >= 3 and records[-1]["ratio"] <= 0.5
@@ -164,7 +164,8 @@ def test_gate_phase_trains_what_it_says(phase):
     discriminator_before = [w.numpy().copy() for w in train.discriminator.weights]
     conv_before = gated.get_layer("block1_1_conv").kernel.numpy().copy()
     config = dataclasses.replace(RESNET_CONFIG, gate_phase=phase, l1=1.0)
-    _gate_phase(gated, train, _data(), config, verbose=0)
+    trainer = _phase_trainer(gated, train, config, "gates")
+    trainer.fit(_data(), steps_per_epoch=config.sparsity_steps, verbose=0)
     discriminator_changed = any(
         not np.array_equal(old, new.numpy())
         for old, new in zip(

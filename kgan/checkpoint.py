@@ -1,5 +1,6 @@
-"""One checkpoint of a run: weights, optimizer state, RNG state and the
-loop's counters, written so that a kill at any moment leaves a whole one."""
+"""One checkpoint of a training: weights, optimizer state, RNG state and the
+loop's counters, written so that a kill at any moment leaves a whole one
+(the run loop's and the slimming's)."""
 
 import json
 import pathlib
@@ -38,6 +39,11 @@ class Checkpoint:
 
     def exists(self):
         return self.state_path.is_file()
+
+    def counters(self):
+        """The saved counters, without restoring anything."""
+        state = json.loads(self.state_path.read_text())
+        return {k: v for k, v in state.items() if k not in ("weights", "rng")}
 
     def save(self, trainer, counters):
         """Saves `trainer` and the JSON-serializable `counters`."""
