@@ -64,7 +64,7 @@ def test_slim_reaches_the_target_and_keeps_the_discriminator(tmp_path, targets):
     # teacher's outputs, which the gated copy still nearly makes (in training
     # mode, its BatchNorm on batch statistics; the teacher's on moving ones).
     l1 = records[0]["sparsity"]["g_l1"]
-    assert (l1 < 0.1 if targets == "teacher" else l1 > 0.2), l1
+    assert l1 < 0.1 if targets == "teacher" else l1 > 0.2, l1
     parameters = [r["parameters"] for r in records]
     assert parameters == sorted(parameters, reverse=True)
     for record in records:
