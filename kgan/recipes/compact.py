@@ -6,6 +6,7 @@ import pathlib
 
 import keras
 
+from kgan.compress.deployment import deployment_table
 from kgan.compress.slimming import SlimmingConfig, slim
 from kgan.files import atomic_path
 from kgan.images import save_png
@@ -58,12 +59,16 @@ def compress_pix2pix(
     tables=(),
     change_settings=False,
     require_target=True,
+    latency_runs=50,
 ):
     """Slims the generator of a saved `Pix2Pix` run to the parameter target.
 
     Args:
         model_path: The run's `pix2pix.keras`.
-        out: Folder for `round_<k>.keras`, `rounds.json` and
+        out: Folder for `round_<k>.keras` and `.tflite`, `rounds.json`,
+            `deployment.json` (per round the MACs, `.tflite` size and
+            1-thread LiteRT latency beside the original's, see
+            `kgan.compress.deployment.deployment_table`) and
             `comparison.png`.
         config: A `SlimmingConfig`.
         data_config: The `Pix2PixConfig` of the run (scenes, resolution,
@@ -73,6 +78,7 @@ def compress_pix2pix(
         tables: More paths that get the rounds table, like `rounds.json`,
             after every round.
         change_settings, require_target: As for `slim`.
+        latency_runs: Timed LiteRT runs per model and round (>= 50).
 
     A folder holding finished rounds of the same settings is resumed after
     its last round (see `slim`); `rounds.json` is rewritten as each round
@@ -105,6 +111,13 @@ def compress_pix2pix(
         require_target=require_target,
         l1_weight=trainer.l1_weight,
     )
+    deployment = deployment_table(
+        trainer.generator,
+        [(r["round"], r["generator"]) for r in records[1:]],
+        out,
+        runs=latency_runs,
+    )
+    _write_table(out / "deployment.json", deployment)
     tiles = comparison_tiles(
         evaluator.labels[:SAMPLE_SCENES],
         evaluator.images[:SAMPLE_SCENES],

@@ -54,6 +54,12 @@ def test_compress_slims_the_run(run, tmp_path):
     assert [r["round"] for r in table] == [r["round"] for r in records]
     assert all({"psnr", "ssim", "miou", "swd", "l1"} <= set(r) for r in table)
     assert (out / "comparison.png").is_file()
+    deployment = json.loads((out / "deployment.json").read_text())
+    assert [r["round"] for r in deployment["rows"]] == [r["round"] for r in table]
+    assert [r["parameters"] for r in deployment["rows"]] == [
+        r["parameters"] for r in table
+    ]
+    assert deployment["runtime"]["api"] == "CompiledModel"
     last = keras.saving.load_model(out / f"round_{table[-1]['round']}.keras")
     assert not any(isinstance(layer, ScalingGate) for layer in last.layers)
 
