@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from kgan.data.road_scenes import ROAD_CLASSES, colorize, one_hot, road_scenes
+from kgan.data.road_scenes import (
+    LABEL_COLORS,
+    ROAD_CLASSES,
+    colorize,
+    one_hot,
+    road_scenes,
+)
 
 
 def test_shapes_dtypes_and_classes():
@@ -43,7 +49,10 @@ def test_classes_look_different():
 
 def test_colorize_and_one_hot():
     labels = np.array([[0, 6], [1, 2]], np.uint8)
-    assert colorize(labels).shape == (2, 2, 3)
+    colors = colorize(labels)
+    for (i, j), label in np.ndenumerate(labels):
+        np.testing.assert_array_equal(colors[i, j], LABEL_COLORS[label])
+    assert len({tuple(c) for c in LABEL_COLORS}) == len(ROAD_CLASSES)  # distinct
     encoded = one_hot(labels)
     assert encoded.shape == (2, 2, len(ROAD_CLASSES))
     np.testing.assert_array_equal(encoded.argmax(-1), labels)

@@ -48,11 +48,35 @@ def test_save_load_round_trip(tmp_path, norm):
 
 
 def test_residual_blocks_hold_the_parameters_and_the_macs():
-    # The Compact GAN's regime: 9 blocks of 256 channels (filters 64).
-    shares = cost_shares(resnet_generator(32))
+    # The Compact GAN's regime: 9 blocks of 256 channels (filters 64), at
+    # 32 px; counted by hand (3x3 convolutions without bias, BatchNorm's 4
+    # values per channel, the output convolution's bias).
+    generator = resnet_generator(32)
+    block = 9 * 2 * (3 * 3 * 256 * 256 + 4 * 256)
+    others = (
+        7 * 7 * 7 * 64 + 4 * 64  # stem
+        + 3 * 3 * 64 * 128 + 4 * 128 + 3 * 3 * 128 * 256 + 4 * 256  # down
+        + 3 * 3 * 256 * 128 + 4 * 128 + 3 * 3 * 128 * 64 + 4 * 64  # up
+        + 7 * 7 * 64 * 3 + 3  # output
+    )  # fmt: skip
+    assert generator.count_params() == block + others
+    block_macs = 9 * 2 * 8 * 8 * 3 * 3 * 256 * 256
+    other_macs = (
+        32 * 32 * 7 * 7 * 7 * 64
+        + 16 * 16 * 3 * 3 * 64 * 128 + 8 * 8 * 3 * 3 * 128 * 256
+        # transposed: at the input pixels
+        + 8 * 8 * 3 * 3 * 256 * 128 + 16 * 16 * 3 * 3 * 128 * 64
+        + 32 * 32 * 7 * 7 * 64 * 3
+    )  # fmt: skip
+    shares = cost_shares(generator)
     blocks = [cost for part, cost in shares.items() if part.startswith("block")]
-    assert sum(c["parameter_share"] for c in blocks) >= 0.85
-    assert sum(c["mac_share"] for c in blocks) >= 0.85
+    assert sum(c["parameters"] for c in blocks) == block
+    assert sum(c["macs"] for c in blocks) == block_macs
+    np.testing.assert_allclose(
+        sum(c["mac_share"] for c in blocks), block_macs / (block_macs + other_macs)
+    )
+    assert block / (block + others) >= 0.85
+    assert block_macs / (block_macs + other_macs) >= 0.85
 
 
 def test_layer_macs_match_the_tflite_count(tmp_path):
