@@ -295,7 +295,8 @@ def _aimed_fraction(config, ratio):
 
 
 class _Progress:
-    """The rounds finished so far in `out_dir`, and what resuming needs."""
+    """The rounds recorded so far in `out_dir/slimming.json`, with the
+    settings stages they ran under."""
 
     def __init__(self, out_dir):
         self.folder = None if out_dir is None else pathlib.Path(out_dir)
