@@ -10,6 +10,8 @@ import time
 import keras
 import numpy as np
 
+import kgan.layers  # noqa: F401 (registers the layers the saved rounds use)
+
 SCRIPT = """
 import sys
 
@@ -27,8 +29,8 @@ labels, images = road_scenes(16, 16, seed=0)
 pairs = (one_hot(labels), images.astype("float32") / 127.5 - 1.0)
 data = tf.data.Dataset.from_tensor_slices(pairs).batch(8).repeat()
 config = SlimmingConfig(
-    target_ratio=0.6, max_prune_fraction=0.15, threshold=1e9, min_filters=2,
-    sparsity_steps=6, retrain_steps=6, recalibration_batches=2,
+    target_ratio=0.75, max_prune_fraction=0.1, threshold=1e9, min_filters=2,
+    sparsity_steps=4, retrain_steps=4, recalibration_batches=2,
     channel_multiple=1, checkpoint_every=2,
 )
 slim(generator, discriminator, data, config, sys.argv[1])
@@ -78,7 +80,7 @@ def test_sigkill_mid_round_then_resume_gives_the_same_rounds(tmp_path):
     _finish(whole)
     expected = json.loads((tmp_path / "whole" / "slimming.json").read_text())
     resumed = json.loads((out / "slimming.json").read_text())
-    assert len(resumed["records"]) == len(expected["records"]) >= 3
+    assert len(resumed["records"]) == len(expected["records"]) >= 2
     for a, b in zip(expected["records"], resumed["records"], strict=True):
         assert (a["round"], a["parameters"], a["filters"]) == (
             b["round"],
