@@ -237,6 +237,7 @@ def main(argv=None):
         tables=[pathlib.Path(args.results) / f"{prefix}_slimming{suffix}.json"],
         change_settings=args.change_settings,
         require_target=False,  # a missed target is reported, not fatal
+        latency_runs=0,  # timed below, with the baselines, in one process
     )
     stages = json.loads((out / f"slim{suffix}" / STATE_FILE).read_text())["stages"]
     full = keras.saving.load_model(full_dir / "generator.keras", compile=False)

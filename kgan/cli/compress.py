@@ -37,7 +37,8 @@ def add_compress(subparsers):
         "--latency-runs",
         type=int,
         default=50,
-        help="timed LiteRT runs per model and round (default: 50)",
+        help="timed LiteRT runs per model and round (default: 50; with "
+        "--model, 0 skips the latency table)",
     )
     parser.add_argument("--out", required=True, help="folder for the rounds")
     add_config_options(parser, SlimmingConfig)
@@ -65,6 +66,7 @@ def _compress(args):
         _config(args),
         verbose=1,
         change_settings=args.change_settings,
+        latency_runs=args.latency_runs,
     )
     print(f"{'round':>5} {'parameters':>12} {'ratio':>7} {'PSNR':>7} {'mIoU':>6}")
     for r in records:

@@ -45,14 +45,15 @@ def load_arrays(path):
 
 
 def training_batches(images, conditions=None, batch_size=32, seed=0):
-    """A shuffled, repeating dataset of image batches, or of `(conditions,
-    images)` pairs."""
+    """A shuffled, endless dataset of image batches, or of `(conditions,
+    images)` pairs, the same stream each time it is iterated (so that a
+    resumed slimming sees the batches an uninterrupted one would)."""
     arrays = images if conditions is None else (conditions.astype(np.float32), images)
     return (
         tf.data.Dataset.from_tensor_slices(arrays)
-        .shuffle(len(images), seed=seed)
-        .batch(batch_size, drop_remainder=True)
         .repeat()
+        .shuffle(min(len(images), 10_000), seed=seed, reshuffle_each_iteration=False)
+        .batch(batch_size, drop_remainder=True)
     )
 
 

@@ -78,7 +78,8 @@ def compress_pix2pix(
         tables: More paths that get the rounds table, like `rounds.json`,
             after every round.
         change_settings, require_target: As for `slim`.
-        latency_runs: Timed LiteRT runs per model and round (>= 50).
+        latency_runs: Timed LiteRT runs per model and round (>= 50; 0:
+            no `.tflite` files and no `deployment.json`).
 
     A folder holding finished rounds of the same settings is resumed after
     its last round (see `slim`); `rounds.json` is rewritten as each round
@@ -111,13 +112,14 @@ def compress_pix2pix(
         require_target=require_target,
         l1_weight=trainer.l1_weight,
     )
-    deployment = deployment_table(
-        trainer.generator,
-        [(r["round"], r["generator"]) for r in records[1:]],
-        out,
-        runs=latency_runs,
-    )
-    _write_table(out / "deployment.json", deployment)
+    if latency_runs:
+        deployment = deployment_table(
+            trainer.generator,
+            [(r["round"], r["generator"]) for r in records[1:]],
+            out,
+            runs=latency_runs,
+        )
+        _write_table(out / "deployment.json", deployment)
     tiles = comparison_tiles(
         evaluator.labels[:SAMPLE_SCENES],
         evaluator.images[:SAMPLE_SCENES],

@@ -71,6 +71,7 @@ def test_compress_command(run, tmp_path, capsys):
     args += ["--cost-weighting", "macs", "--threshold", "1e9"]
     args += ["--channel-multiple", "1"]
     args += ["--max-prune-fraction", "0.3", "--recalibration-batches", "2"]
+    args += ["--latency-runs", "0"]  # deployment.json: test_compress_slims_the_run
     assert main(args) == 0
     assert "mIoU" in capsys.readouterr().out
     assert (out / "rounds.json").is_file()
@@ -87,6 +88,7 @@ def test_compress_command_on_a_resnet_run(tmp_path, capsys):
     args += ["--target-ratio", "0.7", "--sparsity-steps", "1", "--retrain-steps", "1"]
     args += ["--threshold", "1e9", "--max-prune-fraction", "0.2", "--min-filters", "2"]
     args += ["--recalibration-batches", "2", "--channel-multiple", "1"]
+    args += ["--latency-runs", "0"]
     assert main(args) == 0
     table = json.loads((out / "rounds.json").read_text())
     assert table[-1]["ratio"] <= 0.7
