@@ -17,10 +17,11 @@ class GeneratorTrainer:
     """Trains generators against one discriminator, with a kgan trainer's steps.
 
     Calling it retrains a generator against the discriminator frozen (see
-    `AdversarialModel.freeze_discriminator`); `train_jointly` trains both,
-    as GAN training does. It works on its own copy of the discriminator, so
-    the one passed in is never changed; the joint phase updates the copy,
-    and the retraining that follows judges with it.
+    `AdversarialModel.freeze_discriminator`); `make_trainer(generator,
+    trainer.discriminator)` gives the trainer of both, as slimming's gate
+    phase uses it. It works on its own copy of the discriminator, so the
+    one passed in is never changed; a joint phase updates the copy, and the
+    retraining that follows judges with it.
 
     Args:
         discriminator: The trained discriminator.
@@ -88,17 +89,6 @@ class GeneratorTrainer:
         trainer = self._trainer(generator, optimizer, gate_optimizer=gate_optimizer)
         trainer.freeze_discriminator()
         return self._fit(trainer, data, steps, callbacks, verbose)
-
-    def train_jointly(
-        self, generator, data, steps, optimizer, d_optimizer, gate_optimizer=None,
-        verbose=0,
-    ):  # fmt: skip
-        """Trains `generator` and the discriminator copy together for `steps`,
-        as in GAN training; returns the last losses."""
-        if steps == 0:
-            return {}
-        trainer = self._trainer(generator, optimizer, d_optimizer, gate_optimizer)
-        return self._fit(trainer, data, steps, (), verbose)
 
 
 def pix2pix_trainer(discriminator, l1_weight=100.0):
