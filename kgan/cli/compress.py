@@ -80,14 +80,14 @@ def _compress(args):
 def _compress_generator(args):
     import keras
 
-    from kgan.compress.pipeline import compress_generator, load_arrays
+    from kgan.compress.pipeline import compress_generator, load_npz
 
     for name in ("discriminator", "data"):
         if getattr(args, name) is None:
             raise SystemExit(f"kgan compress: --generator needs --{name} too")
     generator = keras.saving.load_model(args.generator, compile=False)
     discriminator = keras.saving.load_model(args.discriminator, compile=False)
-    images, conditions = load_arrays(args.data)
+    images, conditions = load_npz(args.data)
     table = compress_generator(
         generator,
         discriminator,

@@ -32,7 +32,8 @@ def deployment_table(
     Args:
         original: The generator before slimming (row `round` 0).
         rounds: `[(round, generator)]`.
-        out_dir: Folder for `original.tflite` and `round_<k>.tflite`.
+        out_dir: Folder for `round_<k>.tflite` (`round_0.tflite`: the
+            original).
         quality: Optional `fn(generator) -> dict` added to each row.
         num_threads: LiteRT's CPU threads.
         warmup, runs: Untimed and timed runs of each model (>= 5, >= 50).
@@ -46,12 +47,14 @@ def deployment_table(
         `speedup`, `fully_accelerated` and the quality.
     """
     out_dir = pathlib.Path(out_dir)
-    path = to_litert(original, out_dir / "original.tflite")
-    reference = CompiledGenerator(path, num_threads)
+    original_path = to_litert(original, out_dir / "round_0.tflite")
+    reference = CompiledGenerator(original_path, num_threads)
     run_reference = _runner(reference)
     rows = []
     for index, generator in [(0, original), *rounds]:
-        path = to_litert(generator, out_dir / f"round_{index}.tflite")
+        path = original_path
+        if index:
+            path = to_litert(generator, out_dir / f"round_{index}.tflite")
         compiled = CompiledGenerator(path, num_threads)
         times = measure_latency(
             {"original": run_reference, "round": _runner(compiled)}, warmup, runs

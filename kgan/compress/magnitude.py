@@ -11,7 +11,7 @@ save time is up to the runtime.
 import keras
 import numpy as np
 
-from kgan.compress.slimming import check_trainer
+from kgan.compress.retraining import check_trainer
 
 PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
 

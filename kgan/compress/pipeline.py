@@ -17,7 +17,7 @@ from kgan.metrics.swd import swd
 TABLE_FILE = "rounds.json"
 
 
-def load_arrays(path):
+def load_npz(path):
     """`(images, conditions or None)` from a `.npz` file holding `images`
     (`(N, H, W, C)`, uint8 or floats in [-1, 1]) and, for a conditional
     generator, `conditions`."""

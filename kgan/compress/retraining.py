@@ -91,6 +91,17 @@ class GeneratorTrainer:
         return self._fit(trainer, data, steps, callbacks, verbose)
 
 
+def check_trainer(train_generator):
+    """Fails clearly when a network is passed where the retraining callable
+    belongs (`slim` and `magnitude_prune` once took the discriminator)."""
+    if isinstance(train_generator, keras.Model) or not callable(train_generator):
+        raise TypeError(
+            "Pass the generator's retraining as a callable, e.g. "
+            "`kgan.compress.retraining.pix2pix_trainer(discriminator)`. "
+            f"Received: train_generator={type(train_generator).__name__}"
+        )
+
+
 def pix2pix_trainer(discriminator, l1_weight=100.0):
     """A `GeneratorTrainer` with pix2pix's steps: batches of
     `(conditions, images)`, the adversarial loss plus `l1_weight` times L1."""

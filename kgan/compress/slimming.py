@@ -187,17 +187,6 @@ def teacher_targets(data, teacher):
     )
 
 
-def check_trainer(train_generator):
-    """Fails clearly when a network is passed where the retraining callable
-    belongs (`slim` and `magnitude_prune` once took the discriminator)."""
-    if isinstance(train_generator, keras.Model) or not callable(train_generator):
-        raise TypeError(
-            "Pass the generator's retraining as a callable, e.g. "
-            "`kgan.compress.retraining.pix2pix_trainer(discriminator)`. "
-            f"Received: train_generator={type(train_generator).__name__}"
-        )
-
-
 def _adam(learning_rate):
     return keras.optimizers.Adam(learning_rate, beta_1=0.5)
 
